@@ -1,0 +1,2 @@
+// Placeholder: the webview lands with issue 4.
+export {};

@@ -1,0 +1,51 @@
+/**
+ * The one lazy API every weight-file reader implements. Opening a source reads only what is
+ * needed to list tensors (a JSON file is parsed; a binary file's header only); `read` decodes one
+ * tensor to float32 on demand. No `vscode` import.
+ */
+
+export type WeightFormat = 'json' | 'safetensors' | 'npy' | 'npz' | 'gguf';
+
+/** A tensor as listed by a file's header, before any data is read. */
+export interface TensorInfo {
+  /** Full dotted name, e.g. `h.3.mlp.c_fc.weight` (JSON nesting is flattened with dots). */
+  name: string;
+  /** The file's dtype as the format names it: F32, F16, BF16, F64, I32, ..., Q4_K, ... */
+  dtype: string;
+  /** Row-major shape (for GGUF: ne reversed, so the last dimension is the fastest). */
+  shape: number[];
+  /** Bytes the tensor occupies in the file, when the format says. */
+  byteLength?: number;
+}
+
+/** What a file says about itself beyond its tensors. */
+export interface SourceHints {
+  /** An explicit activation (JSON `"activation"`, config.json `hidden_act`...), not yet validated. */
+  activation?: string;
+  /** An explicit layout for ambiguous square layers: `math` (x·W, [in,out]) or `torch` ([out,in]). */
+  layout?: string;
+  /** Architecture / model type (GGUF `general.architecture`, config.json `model_type`). */
+  architecture?: string;
+  /** Token labels carried by the file. */
+  tokens?: string[];
+  /** Inputs carried by the file, [rows x cols] row-major. */
+  inputs?: { data: Float32Array; rows: number; cols: number };
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+export interface TensorSource {
+  readonly format: WeightFormat;
+  /** The path the user opened (for messages). */
+  readonly path: string;
+  readonly tensors: readonly TensorInfo[];
+  /** Format-level metadata (safetensors `__metadata__`, GGUF key/values, JSON top-level scalars). */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly hints: SourceHints;
+  /** Decode one tensor to float32, row-major in `shape` order. Throws FfnLensError naming file and tensor. */
+  read(name: string, options?: ReadOptions): Promise<Float32Array>;
+  /** Release file handles. Safe to call twice. */
+  close(): Promise<void>;
+}

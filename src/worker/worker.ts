@@ -1,0 +1,2 @@
+// Placeholder: the compute worker lands with issue 5.
+export {};
