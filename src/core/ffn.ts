@@ -1,0 +1,85 @@
+/**
+ * One FFN layer's forward pass on T tokens, keeping every intermediate: expand (x·W1+b1), filter
+ * (the activation, or gate ⊙ up), condense (h·W2+b2). No `vscode` import.
+ */
+import { activateInPlace, gateInPlace, isGated, toGated, toPlain } from './activations';
+import { FfnLensError } from './errors';
+import { Gemm, gemm as defaultGemm } from './gemm';
+import { ACTIVATIONS, FfnTrace, FfnWeights } from './types';
+
+export interface ForwardOptions {
+  /** The matrix kernel to use (defaults to the TypeScript i-k-j kernel). */
+  gemm?: Gemm;
+}
+
+function checkLength(what: string, got: number, want: number, shape: string): void {
+  if (got !== want) throw new FfnLensError(`${what} has ${got} values but the layer needs ${shape} = ${want}`);
+}
+
+/** Throws FfnLensError (kind 'input') unless the weights are a consistent layer. */
+export function validateWeights(w: FfnWeights): void {
+  const { dModel, dFf, activation } = w;
+  if (!Number.isInteger(dModel) || dModel < 1) throw new FfnLensError(`d_model must be a whole number of at least 1, got ${dModel}`);
+  if (!Number.isInteger(dFf) || dFf < 1) throw new FfnLensError(`d_ff must be a whole number of at least 1, got ${dFf}`);
+  if (!ACTIVATIONS.includes(activation)) {
+    throw new FfnLensError(`unknown activation '${String(activation)}' (known: ${ACTIVATIONS.join(', ')})`);
+  }
+  const gated = isGated(activation);
+  if (gated && !w.wGate) {
+    throw new FfnLensError(`activation ${activation} is gated and needs a gate matrix, but the layer has none`);
+  }
+  if (!gated && (w.wGate || w.bGate)) {
+    throw new FfnLensError(
+      `the layer has a gate ${w.wGate ? 'matrix' : 'bias'} but activation ${activation} is not gated (the gated form is ${toGated(activation)})`,
+    );
+  }
+  const expand = `d_model x d_ff = ${dModel} x ${dFf}`;
+  checkLength(gated ? 'the up matrix (w1)' : 'w1', w.w1.length, dModel * dFf, expand);
+  if (w.b1) checkLength(gated ? 'the up bias (b1)' : 'b1', w.b1.length, dFf, 'd_ff');
+  if (w.wGate) checkLength('the gate matrix', w.wGate.length, dModel * dFf, expand);
+  if (w.bGate) checkLength('the gate bias', w.bGate.length, dFf, 'd_ff');
+  checkLength('w2', w.w2.length, dFf * dModel, `d_ff x d_model = ${dFf} x ${dModel}`);
+  if (w.b2) checkLength('b2', w.b2.length, dModel, 'd_model');
+}
+
+/** Throws FfnLensError (kind 'input') unless `input` is `tokens` rows of width dModel. */
+export function validateInput(input: Float32Array, tokens: number, dModel: number): void {
+  if (!Number.isInteger(tokens) || tokens < 1) throw new FfnLensError(`the number of tokens must be a whole number of at least 1, got ${tokens}`);
+  if (input.length === tokens * dModel) return;
+  if (input.length % tokens === 0) {
+    throw new FfnLensError(`inputs have width ${input.length / tokens} but the layer's d_model is ${dModel}`);
+  }
+  throw new FfnLensError(`inputs have ${input.length} values, which is not ${tokens} tokens x d_model ${dModel} = ${tokens * dModel}`);
+}
+
+/**
+ * Runs the layer on `tokens` rows of `input` ([T x dModel], token-major). Rows are independent;
+ * they are batched into one matrix product per projection only for speed.
+ *  - plain: preActivation = x·W1+b1, hidden = act(preActivation);
+ *  - gated: preActivation = x·Wg+bg (the gate), up = x·W1+b1, hidden = act(preActivation) ⊙ up;
+ *  - output = hidden·W2+b2 (no residual).
+ * NaN and Inf flow through to the trace; they never throw. Shape problems throw FfnLensError.
+ */
+export function forward(weights: FfnWeights, input: Float32Array, tokens: number, options: ForwardOptions = {}): FfnTrace {
+  validateWeights(weights);
+  const { dModel, dFf, activation } = weights;
+  validateInput(input, tokens, dModel);
+  const mm = options.gemm ?? defaultGemm;
+  const x = input.slice();
+  let preActivation: Float32Array;
+  let up: Float32Array | undefined;
+  let hidden: Float32Array;
+  if (isGated(activation)) {
+    // validateWeights guarantees wGate for gated activations.
+    preActivation = mm(x, weights.wGate as Float32Array, tokens, dModel, dFf, undefined, weights.bGate);
+    up = mm(x, weights.w1, tokens, dModel, dFf, undefined, weights.b1);
+    hidden = gateInPlace(activation, preActivation.slice(), up);
+  } else {
+    preActivation = mm(x, weights.w1, tokens, dModel, dFf, undefined, weights.b1);
+    hidden = activateInPlace(toPlain(activation), preActivation.slice());
+  }
+  const output = mm(hidden, weights.w2, tokens, dFf, dModel, undefined, weights.b2);
+  const trace: FfnTrace = { tokens, dModel, dFf, activation, input: x, preActivation, hidden, output };
+  if (up) trace.up = up;
+  return trace;
+}
