@@ -1,3 +1,6 @@
-// Placeholder: the CLI lands with issue 2.
-process.stderr.write('error: the CLI is not built yet\n');
-process.exit(2);
+// The `ffn-lens` command line (package.json `bin`, built to dist/cli.js). See src/cli/main.ts.
+import { main } from './cli/main';
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

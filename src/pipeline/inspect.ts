@@ -1,0 +1,61 @@
+/**
+ * "Inspect a file": its tensors from the header alone and, when asked, statistics of each tensor
+ * read one at a time (so memory holds one tensor, never the file), plus the FFN layers found.
+ * A file without a recognisable layer still inspects: the reason goes in `layersError`.
+ * No `vscode` import.
+ */
+import { FfnLensError, isFfnLensError } from '../core/errors';
+import { tensorStats } from '../core';
+import { openSource } from '../formats/open';
+import { findLayers } from '../layers';
+import type { LayerSpec } from '../layers/types';
+import type { InspectResult, InspectedTensor } from '../protocol/run';
+
+export interface InspectOptions {
+  /** Read every tensor to compute statistics (otherwise the header alone is used). */
+  stats: boolean;
+  signal?: AbortSignal;
+  /** Tensors whose float32 size exceeds this get `statsError` instead of being read. */
+  memoryBudgetBytes?: number;
+}
+
+/** Lists the tensors of `path` (with statistics when `options.stats`) and its FFN layers. */
+export async function inspectFile(path: string, options: InspectOptions): Promise<InspectResult> {
+  const source = await openSource(path);
+  try {
+    const tensors: InspectedTensor[] = [];
+    for (const info of source.tensors) {
+      const t: InspectedTensor = { name: info.name, dtype: info.dtype, shape: [...info.shape] };
+      if (options.stats) {
+        if (options.signal?.aborted) throw new FfnLensError('cancelled', source.path, 'cancelled');
+        const bytes = 4 * info.shape.reduce((a, b) => a * b, 1);
+        if (options.memoryBudgetBytes !== undefined && bytes > options.memoryBudgetBytes) {
+          t.statsError = `${bytes} bytes as float32, over the memory budget of ${options.memoryBudgetBytes} bytes`;
+        } else {
+          try {
+            t.stats = tensorStats(await source.read(info.name, { signal: options.signal }));
+          } catch (e) {
+            // A tensor we cannot decode (an unsupported dtype...) should not hide the others.
+            if (!isFfnLensError(e) || e.kind === 'cancelled') throw e;
+            t.statsError = e.message;
+          }
+        }
+      }
+      tensors.push(t);
+    }
+    let layers: LayerSpec[] = [];
+    let layersError: string | undefined;
+    try {
+      layers = findLayers(source.tensors, source.hints, source.path);
+    } catch (e) {
+      if (!isFfnLensError(e)) throw e;
+      layersError = e.message;
+    }
+    const result: InspectResult = { file: source.path, format: source.format, tensors, layers, metadata: { ...source.metadata } };
+    if (layersError !== undefined) result.layersError = layersError;
+    return result;
+  } finally {
+    await source.close();
+  }
+}
+
