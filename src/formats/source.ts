@@ -30,6 +30,14 @@ export interface SourceHints {
   tokens?: string[];
   /** Inputs carried by the file, [rows x cols] row-major. */
   inputs?: { data: Float32Array; rows: number; cols: number };
+  /** Where `activation` came from: the weight file itself (the default) or a config.json. */
+  activationFrom?: 'file' | 'config';
+  /** Per-layer activations, keyed by name prefix without the trailing dot (JSON `layers.0.activation`). */
+  layerActivations?: Readonly<Record<string, string>>;
+  /** config.json `hidden_size` (d_model), used only to settle an ambiguous layout. */
+  hiddenSize?: number;
+  /** config.json `intermediate_size` (d_ff), used only to settle an ambiguous layout. */
+  intermediateSize?: number;
 }
 
 export interface ReadOptions {

@@ -1,0 +1,68 @@
+/**
+ * Reading one layer's tensors into the core layout: w1 / wGate [dModel x dFf], w2 [dFf x dModel],
+ * whatever layout the file used. Only that layer's tensors are read. No `vscode` import.
+ */
+import { FfnLensError } from '../core/errors';
+import type { ActivationName, FfnWeights } from '../core/types';
+import type { TensorSource } from '../formats/source';
+import { fitActivation } from './conventions';
+import type { LayerSpec, MatrixLayout } from './types';
+
+export interface LoadOptions {
+  /** Replaces the layer's activation (fitted to the layer: silu on a gated layer is swiglu). */
+  activation?: ActivationName;
+  signal?: AbortSignal;
+}
+
+/** Reads `spec`'s tensors from `source` and returns them in the core's layout. */
+export async function loadLayer(source: TensorSource, spec: LayerSpec, options: LoadOptions = {}): Promise<FfnWeights> {
+  const { dModel, dFf } = spec;
+  const file = source.path;
+  const activation = options.activation
+    ? fitActivation(options.activation, spec.kind, spec.id, spec.convention, file)
+    : spec.activation;
+  const read = async (name: string, length: number): Promise<Float32Array> => {
+    if (options.signal?.aborted) throw new FfnLensError('loading the layer was cancelled', file, 'cancelled');
+    const data = await source.read(name, { signal: options.signal });
+    if (data.length !== length) {
+      throw new FfnLensError(`layer "${spec.id}": tensor "${name}" has ${data.length} numbers, expected ${length}`, file);
+    }
+    return data;
+  };
+  /** [dModel x dFf] from a file matrix that is [in,out] = [dModel, dFf] or [out,in] = [dFf, dModel]. */
+  const expand = async (name: string, layout: MatrixLayout): Promise<Float32Array> => {
+    const data = await read(name, dModel * dFf);
+    return layout === 'in_out' ? data : transpose(data, dFf, dModel);
+  };
+  const weights: FfnWeights = { dModel, dFf, activation, w1: await expand(spec.tensors.w1, spec.layouts.w1), w2: new Float32Array(0) };
+  if (spec.tensors.b1) weights.b1 = await read(spec.tensors.b1, dFf);
+  if (spec.tensors.gate) weights.wGate = await expand(spec.tensors.gate, spec.layouts.gate ?? spec.layouts.w1);
+  if (spec.tensors.bGate) weights.bGate = await read(spec.tensors.bGate, dFf);
+  // w2 in the core is [dFf x dModel] = [in,out]; an [out,in] file holds [dModel x dFf].
+  const w2 = await read(spec.tensors.w2, dFf * dModel);
+  weights.w2 = spec.layouts.w2 === 'in_out' ? w2 : transpose(w2, dModel, dFf);
+  if (spec.tensors.b2) weights.b2 = await read(spec.tensors.b2, dModel);
+  return weights;
+}
+
+const BLOCK = 32;
+
+/**
+ * The transpose of a row-major [rows x cols] matrix, as a new [cols x rows] matrix. Works in
+ * 32 x 32 tiles so both sides stay in cache (a 4096 x 11008 matrix is ~180 MB).
+ */
+export function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
+  if (src.length !== rows * cols) throw new RangeError(`transpose: ${src.length} values is not ${rows} x ${cols}`);
+  const dst = new Float32Array(src.length);
+  for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+    const r1 = Math.min(r0 + BLOCK, rows);
+    for (let c0 = 0; c0 < cols; c0 += BLOCK) {
+      const c1 = Math.min(c0 + BLOCK, cols);
+      for (let r = r0; r < r1; r++) {
+        const rowBase = r * cols;
+        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[rowBase + c];
+      }
+    }
+  }
+  return dst;
+}
