@@ -80,7 +80,7 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
   let plan: InputPlan | undefined;
   try {
     const file = source.path;
-    const layers = findLayers(source.tensors, source.hints, file);
+    const layers = findLayers(source.tensors, source.hints, file, { activation: req.activation });
     const selected = selectLayer(layers, req.layer, file);
     const activation = resolveActivation(selected, req.activation, file);
     const layer: LayerSpec =
