@@ -12,6 +12,8 @@ export interface InspectCommand {
   command: 'inspect';
   file: string;
   json: boolean;
+  /** `auto`: statistics unless the tensors exceed the stats limit; `on` (--stats) always; `off` (--no-stats) never. */
+  stats: 'auto' | 'on' | 'off';
 }
 
 /** `run <file>`: run one FFN layer on per-token inputs. */
@@ -46,7 +48,7 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   '--top-k': 'value',
   '--threshold': 'value',
 };
-const INSPECT_FLAGS: Record<string, FlagKind> = { '--json': 'boolean' };
+const INSPECT_FLAGS: Record<string, FlagKind> = { '--json': 'boolean', '--stats': 'boolean', '--no-stats': 'boolean' };
 
 /** Parses `argv` (without `node` and the script). Throws FfnLensError kind `usage` on any mistake. */
 export function parseArgs(argv: readonly string[]): CliCommand {
@@ -56,7 +58,9 @@ export function parseArgs(argv: readonly string[]): CliCommand {
   const [command, ...rest] = argv;
   if (command === 'inspect') {
     const { file, flags } = splitArgs('inspect', rest, INSPECT_FLAGS);
-    return { command: 'inspect', file, json: flags.has('--json') };
+    if (flags.has('--stats') && flags.has('--no-stats')) throw usage('--stats and --no-stats cannot be used together', file);
+    const stats = flags.has('--stats') ? 'on' : flags.has('--no-stats') ? 'off' : 'auto';
+    return { command: 'inspect', file, json: flags.has('--json'), stats };
   }
   if (command === 'run') return parseRun(rest);
   if (command.startsWith('-')) throw usage(`unknown option ${command}: the command comes first (try --help)`);

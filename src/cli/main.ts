@@ -3,7 +3,7 @@
  * exit status 1 (bad input) or 2 (bad usage). Nothing thrown here ever reaches the user as a stack.
  */
 import { describeError, isFfnLensError } from '../core/errors';
-import { inspectFile, runLayer } from '../pipeline';
+import { DEFAULT_MAX_STATS_BYTES, inspectFile, runLayer } from '../pipeline';
 import { parseArgs, type InspectCommand, type RunCommand } from './args';
 import { inspectToJson, runToJson } from './json';
 import { inspectToText, runToText } from './text';
@@ -71,7 +71,11 @@ async function run(cmd: RunCommand, io: CliIo): Promise<void> {
 }
 
 async function inspect(cmd: InspectCommand, io: CliIo): Promise<void> {
-  const result = await inspectFile(cmd.file, { stats: true });
+  const result = await inspectFile(cmd.file, {
+    stats: cmd.stats !== 'off',
+    maxStatsBytes: cmd.stats === 'auto' ? DEFAULT_MAX_STATS_BYTES : undefined,
+  });
+  if (result.statsSkipped) io.stderr(`note: ${oneLine(result.statsSkipped)}\n`);
   if (cmd.json) {
     const doc = inspectToJson(result);
     warn(io, doc.warnings);

@@ -4,7 +4,7 @@ import { ACTIVATIONS } from '../core/types';
 export const USAGE = `ffn-lens: run a transformer's feed-forward (FFN/MLP) layer from a weight file
 
 Usage:
-  ffn-lens inspect <file> [--json]
+  ffn-lens inspect <file> [--json] [--stats | --no-stats]
   ffn-lens run <file> [--layer ID] [--activation NAME] [--inputs FILE]
                       [--random T] [--seed N] [--top-k K] [--threshold X] [--json] [--full]
   ffn-lens --help | --version
@@ -12,6 +12,11 @@ Usage:
 Commands:
   inspect   list the tensors (dtype, shape, statistics) and the FFN layers found
   run       run one FFN layer per token: sparsity, norms, top neurons, dead neurons
+
+Options for inspect:
+  --stats            always compute statistics (reads every tensor)
+  --no-stats         header only: names, dtypes, shapes, layers
+                     (default: statistics unless the tensors hold over 256 MB)
 
 Options for run:
   --layer ID         layer id (e.g. h.3.mlp) or 0-based index; default: the first layer

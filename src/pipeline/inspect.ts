@@ -17,6 +17,18 @@ export interface InspectOptions {
   signal?: AbortSignal;
   /** Tensors whose float32 size exceeds this get `statsError` instead of being read. */
   memoryBudgetBytes?: number;
+  /** When the tensors hold more than this many bytes in the file, skip statistics (header only) and
+   * say why in `statsSkipped`: a multi-GB checkpoint is listed at once instead of read whole. */
+  maxStatsBytes?: number;
+}
+
+/** Default for `maxStatsBytes` in the CLI: above this, `inspect` lists without statistics unless `--stats`. */
+export const DEFAULT_MAX_STATS_BYTES = 256 * 1024 * 1024;
+
+function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${n} bytes`;
 }
 
 /** Lists the tensors of `path` (with statistics when `options.stats`) and its FFN layers. */
@@ -24,9 +36,16 @@ export async function inspectFile(path: string, options: InspectOptions): Promis
   const source = await openSource(path);
   try {
     const tensors: InspectedTensor[] = [];
+    let statsSkipped: string | undefined;
+    if (options.stats && options.maxStatsBytes !== undefined) {
+      const total = source.tensors.reduce((sum, t) => sum + (t.byteLength ?? 4 * t.shape.reduce((a, b) => a * b, 1)), 0);
+      if (total > options.maxStatsBytes) {
+        statsSkipped = `statistics skipped: the tensors hold ${formatBytes(total)}, over the ${formatBytes(options.maxStatsBytes)} limit (pass --stats to read them all)`;
+      }
+    }
     for (const info of source.tensors) {
       const t: InspectedTensor = { name: info.name, dtype: info.dtype, shape: [...info.shape] };
-      if (options.stats) {
+      if (options.stats && statsSkipped === undefined) {
         if (options.signal?.aborted) throw new FfnLensError('cancelled', source.path, 'cancelled');
         const bytes = 4 * info.shape.reduce((a, b) => a * b, 1);
         if (options.memoryBudgetBytes !== undefined && bytes > options.memoryBudgetBytes) {
@@ -53,6 +72,7 @@ export async function inspectFile(path: string, options: InspectOptions): Promis
     }
     const result: InspectResult = { file: source.path, format: source.format, tensors, layers, metadata: { ...source.metadata } };
     if (layersError !== undefined) result.layersError = layersError;
+    if (statsSkipped !== undefined) result.statsSkipped = statsSkipped;
     return result;
   } finally {
     await source.close();

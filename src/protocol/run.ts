@@ -75,6 +75,8 @@ export interface InspectResult {
   layers: LayerSpec[];
   /** Why layer detection found nothing / failed, when it did. */
   layersError?: string;
+  /** Why no tensor has statistics although they were asked for (the file is over the stats limit). */
+  statsSkipped?: string;
   metadata: Record<string, unknown>;
 }
 
