@@ -20,6 +20,8 @@ export interface InspectOptions {
   /** When the tensors hold more than this many bytes in the file, skip statistics (header only) and
    * say why in `statsSkipped`: a multi-GB checkpoint is listed at once instead of read whole. */
   maxStatsBytes?: number;
+  /** List (and read) only these tensors: statistics of one tensor without touching the others. */
+  tensors?: readonly string[];
 }
 
 /** Default for `maxStatsBytes` in the CLI: above this, `inspect` lists without statistics unless `--stats`. */
@@ -37,14 +39,17 @@ export async function inspectFile(path: string, options: InspectOptions): Promis
   try {
     const tensors: InspectedTensor[] = [];
     let statsSkipped: string | undefined;
+    const only = options.tensors && new Set(options.tensors);
+    const listed = only ? source.tensors.filter((t) => only.has(t.name)) : source.tensors;
     if (options.stats && options.maxStatsBytes !== undefined) {
-      const total = source.tensors.reduce((sum, t) => sum + (t.byteLength ?? 4 * t.shape.reduce((a, b) => a * b, 1)), 0);
+      const total = listed.reduce((sum, t) => sum + (t.byteLength ?? 4 * t.shape.reduce((a, b) => a * b, 1)), 0);
       if (total > options.maxStatsBytes) {
         statsSkipped = `statistics skipped: the tensors hold ${formatBytes(total)}, over the ${formatBytes(options.maxStatsBytes)} limit (pass --stats to read them all)`;
       }
     }
-    for (const info of source.tensors) {
+    for (const info of listed) {
       const t: InspectedTensor = { name: info.name, dtype: info.dtype, shape: [...info.shape] };
+      if (info.byteLength !== undefined) t.byteLength = info.byteLength;
       if (options.stats && statsSkipped === undefined) {
         if (options.signal?.aborted) throw new FfnLensError('cancelled', source.path, 'cancelled');
         const bytes = 4 * info.shape.reduce((a, b) => a * b, 1);

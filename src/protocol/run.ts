@@ -62,6 +62,8 @@ export interface InspectedTensor {
   name: string;
   dtype: string;
   shape: number[];
+  /** Bytes the tensor occupies in the file, when the format says. */
+  byteLength?: number;
   /** Present when statistics were asked for and the dtype can be decoded. */
   stats?: TensorStats;
   /** Why stats are missing (unsupported dtype, over the memory budget...). */

@@ -48,3 +48,14 @@ describe('cli: inspect statistics flags', () => {
     assert.throws(() => parseArgs(['inspect', 'w.json', '--stats', '--no-stats']), (e: { kind?: string; message?: string }) => e.kind === 'usage' && /cannot be used together/.test(e.message ?? ''));
   });
 });
+
+describe('pipeline: inspectFile of chosen tensors', () => {
+  it('lists and reads only the tensors asked for', async () => {
+    const r = await inspectFile(fixture(), { stats: true, tensors: ['b'] });
+    assert.deepStrictEqual(r.tensors.map((t) => t.name), ['b']);
+    // b = [0, 0, -2]: mean -2/3, min -2, max 0; F32 x 3 = 12 bytes in the file
+    assert.ok(Math.abs(r.tensors[0].stats!.mean + 2 / 3) < 1e-12);
+    assert.strictEqual(r.tensors[0].stats!.min, -2);
+    assert.strictEqual(r.tensors[0].byteLength, 12);
+  });
+});
