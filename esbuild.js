@@ -15,33 +15,30 @@ const common = {
   logLevel: 'warning',
 };
 
+/** Node bundles prefer ES module entry points: jsonc-parser's UMD `main` hides its requires from esbuild. */
+const node = { platform: 'node', format: 'cjs', target: 'node18', mainFields: ['module', 'main'] };
+
 /** @type {import('esbuild').BuildOptions[]} */
 const targets = [
   {
     ...common,
     entryPoints: ['src/extension/extension.ts'],
     outfile: 'dist/extension.js',
-    platform: 'node',
-    format: 'cjs',
-    target: 'node18',
+    ...node,
     external: ['vscode'],
   },
   {
     ...common,
     entryPoints: ['src/cli.ts'],
     outfile: 'dist/cli.js',
-    platform: 'node',
-    format: 'cjs',
-    target: 'node18',
+    ...node,
     banner: { js: '#!/usr/bin/env node' },
   },
   {
     ...common,
     entryPoints: ['src/worker/worker.ts'],
     outfile: 'dist/worker.js',
-    platform: 'node',
-    format: 'cjs',
-    target: 'node18',
+    ...node,
   },
   {
     ...common,
@@ -51,9 +48,19 @@ const targets = [
     format: 'iife',
     target: 'es2020',
   },
+  {
+    // The weight-file viewer (custom editor); its CSS import becomes dist/viewer.css.
+    ...common,
+    entryPoints: ['media/viewer/main.ts'],
+    outfile: 'dist/viewer.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2020',
+  },
 ];
 
 async function main() {
+  await require('./scripts/buildWasm.js').buildWasm(); // src/kernels/gemm.wat -> src/kernels/gemm.wasm.ts
   if (watch) {
     const contexts = await Promise.all(targets.map((t) => esbuild.context(t)));
     await Promise.all(contexts.map((c) => c.watch()));
