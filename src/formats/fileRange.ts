@@ -13,6 +13,13 @@ const SLICE = 16 * 1024 * 1024;
 /** The largest single read the runtime can hold in one buffer. */
 export const MAX_READ_BYTES = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32 - 1);
 
+/**
+ * Bytes read from weight files in this process: every RangeReader read plus the format sniffer's
+ * probe (open.ts). `runLayer` and `inspectFile` close their sources before returning, so this is
+ * how a caller measures what a whole job read (scripts/measureReads.ts, the ranged-read tests).
+ */
+export const readStats = { bytes: 0 };
+
 export class RangeReader {
   /** Bytes returned by `read` so far (tests use it to prove a reader touched only what it needed). */
   bytesRead = 0;
@@ -76,6 +83,7 @@ export class RangeReader {
       }
       done += got;
       this.bytesRead += got;
+      readStats.bytes += got;
       throwIfAborted(signal, this.path);
     }
     return out;
@@ -87,6 +95,15 @@ export class RangeReader {
     this.handle = undefined;
     if (handle) await handle.close().catch(() => undefined);
   }
+}
+
+/**
+ * Text taken from a file (a tensor or member name, a dtype, a parser's complaint) made safe to put
+ * in a one-line message: control and line-separator characters are escaped and long text is cut.
+ */
+export function printable(text: string, max = 120): string {
+  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
+  return cut.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Throws the `cancelled` FfnLensError when `signal` has fired. */

@@ -7,7 +7,7 @@
 import * as nodePath from 'path';
 import { FfnLensError } from '../core/errors';
 import { decodeBF16, decodeF16, decodeF64 } from '../core/dtype';
-import { RangeReader, MAX_READ_BYTES } from './fileRange';
+import { RangeReader, MAX_READ_BYTES, printable } from './fileRange';
 import { looksLikePickle, pickleRefusal } from './pickle';
 import type { ReadOptions, TensorInfo, TensorSource } from './source';
 
@@ -46,11 +46,12 @@ export function hasNpyMagic(bytes: Uint8Array): boolean {
  * returns the offset where the data starts. `where` prefixes messages (e.g. `member "W1.npy": `).
  */
 export function npyDataOffset(prelude: Uint8Array, available: number, file: string, where = ''): number {
-  if (prelude.length < 10 || !hasNpyMagic(prelude)) {
+  if (!hasNpyMagic(prelude)) {
     if (looksLikePickle(prelude)) throw pickleRefusal(file);
     const head = Array.from(prelude.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new FfnLensError(`${where}not an .npy file: expected the magic "\\x93NUMPY", found bytes [${head}]`, file);
   }
+  if (prelude.length < 10) throw new FfnLensError(`${where}the .npy header is cut off after ${prelude.length} bytes`, file);
   const major = prelude[6];
   let headerLen: number;
   let prefix: number;
@@ -88,10 +89,10 @@ export function parseNpyHeader(bytes: Uint8Array, file: string, where = ''): Npy
   try {
     dict = parsePyLiteral(text);
   } catch (e) {
-    throw new FfnLensError(`${where}the .npy header is not a Python dict literal: ${(e as Error).message}`, file);
+    throw new FfnLensError(`${where}the .npy header is not a Python dict literal: ${printable((e as Error).message)}`, file);
   }
   if (!(dict instanceof Map)) throw new FfnLensError(`${where}the .npy header is not a dict`, file);
-  const keys = [...dict.keys()].sort().join(', ');
+  const keys = [...dict.keys()].sort().map((k) => printable(k, 40)).join(', ');
   if (keys !== 'descr, fortran_order, shape') {
     throw new FfnLensError(`${where}the .npy header has keys {${keys}}; expected descr, fortran_order, shape`, file);
   }
@@ -133,8 +134,8 @@ export async function openNpySource(path: string): Promise<TensorSource> {
       const shape = `(${header.shape.join(', ')})`;
       throw new FfnLensError(
         available < header.dataBytes
-          ? `truncated: dtype ${header.descr} x shape ${shape} needs ${header.dataBytes} data bytes but only ${available} follow the header`
-          : `dtype ${header.descr} x shape ${shape} needs ${header.dataBytes} data bytes but ${available} follow the header`,
+          ? `truncated: dtype ${printable(header.descr)} x shape ${shape} needs ${header.dataBytes} data bytes but only ${available} follow the header`
+          : `dtype ${printable(header.descr)} x shape ${shape} needs ${header.dataBytes} data bytes but ${available} follow the header`,
         path,
       );
     }
@@ -163,9 +164,9 @@ class NpySource implements TensorSource {
   }
 
   async read(name: string, options?: ReadOptions): Promise<Float32Array> {
-    if (name !== this.name) throw new FfnLensError(`no tensor named "${name}" (this .npy holds "${this.name}")`, this.path);
-    const bytes = await this.reader.read(this.header.dataOffset, this.header.dataBytes, options?.signal, `tensor "${name}"`);
-    return decodeNpyData(bytes, this.header, this.path, `tensor "${name}"`);
+    if (name !== this.name) throw new FfnLensError(`no tensor named "${printable(name)}" (this .npy holds "${printable(this.name)}")`, this.path);
+    const bytes = await this.reader.read(this.header.dataOffset, this.header.dataBytes, options?.signal, `tensor "${printable(name)}"`);
+    return decodeNpyData(bytes, this.header, this.path, `tensor "${printable(name)}"`);
   }
 
   close(): Promise<void> {
@@ -242,14 +243,14 @@ export function fortranToRowMajor(src: Float32Array, shape: readonly number[]): 
 function parseDescr(descr: string, file: string, where: string): ElementType {
   const m = /^([<>=|]?)([a-zA-Z?])(\d*)$/.exec(descr);
   if (m && (m[2] === 'O' || (m[2] === 'V' && m[3] === ''))) {
-    throw new FfnLensError(`${where}dtype '${descr}': object arrays need pickle, which FFN Lens never runs`, file);
+    throw new FfnLensError(`${where}dtype '${printable(descr)}': object arrays need pickle, which FFN Lens never runs`, file);
   }
   const kinds: Record<string, ElementType['kind']> = { f: 'f', i: 'i', u: 'u', b: 'b', '?': 'b' };
   const kind = m ? kinds[m[2]] : undefined;
   const size = m ? Number(m[3] || (m[2] === '?' ? 1 : 0)) : 0;
   const ok = kind === 'f' ? size === 2 || size === 4 || size === 8 : kind === 'b' ? size === 1 : size === 1 || size === 2 || size === 4 || size === 8;
   if (!m || !kind || !ok) {
-    throw new FfnLensError(`${where}dtype '${descr}' is not supported; FFN Lens reads float (f2, f4, f8), int, uint and bool arrays`, file);
+    throw new FfnLensError(`${where}dtype '${printable(descr)}' is not supported; FFN Lens reads float (f2, f4, f8), int, uint and bool arrays`, file);
   }
   // '=' (native) and '|' (not applicable) are taken as little-endian: numpy writes '<' or '>' for multi-byte types.
   return { kind, size: size as ElementType['size'], littleEndian: m[1] !== '>' };
@@ -259,8 +260,12 @@ function parseDescr(descr: string, file: string, where: string): ElementType {
 
 type PyValue = string | number | boolean | null | PyValue[] | Map<string, PyValue>;
 
+/** Deeper nesting than this is refused (a real header nests 2 deep; recursion must not overflow the stack). */
+const MAX_LITERAL_DEPTH = 32;
+
 function parsePyLiteral(text: string): PyValue {
   let pos = 0;
+  let depth = 0;
   const skip = (): void => {
     while (pos < text.length && /\s/.test(text[pos])) pos++;
   };
@@ -280,6 +285,7 @@ function parsePyLiteral(text: string): PyValue {
   const value = (): PyValue => {
     skip();
     const c = text[pos];
+    if ((c === '{' || c === '(' || c === '[') && ++depth > MAX_LITERAL_DEPTH) fail(`nested more than ${MAX_LITERAL_DEPTH} deep`);
     if (c === '{') {
       pos++;
       const map = new Map<string, PyValue>();
@@ -290,12 +296,14 @@ function parsePyLiteral(text: string): PyValue {
         if (text[pos++] !== ':') fail("expected ':'");
         map.set(key as string, value());
       });
+      depth--;
       return map;
     }
     if (c === '(' || c === '[') {
       pos++;
       const list: PyValue[] = [];
       items(c === '(' ? ')' : ']', () => list.push(value()));
+      depth--;
       return list;
     }
     if (c === "'" || c === '"') {
@@ -313,7 +321,7 @@ function parsePyLiteral(text: string): PyValue {
     if (!word) return fail('unexpected ' + (c === undefined ? 'end' : `'${c}'`));
     pos += word[0].length;
     if (word[2]) return word[2] === 'True' ? true : word[2] === 'False' ? false : null;
-    return Number(word[1]);
+    return Number(word[1]) + 0; // + 0: "-0" is the integer 0, not negative zero
   };
   const result = value();
   skip();
@@ -324,5 +332,5 @@ function parsePyLiteral(text: string): PyValue {
 function formatPy(v: PyValue | undefined): string {
   if (Array.isArray(v)) return `(${v.map(formatPy).join(', ')})`;
   if (v instanceof Map) return '{...}';
-  return String(v);
+  return typeof v === 'string' ? `'${printable(v)}'` : String(v);
 }

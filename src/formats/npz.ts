@@ -8,7 +8,7 @@
 import * as zlib from 'zlib';
 import { promisify } from 'util';
 import { FfnLensError } from '../core/errors';
-import { RangeReader, throwIfAborted } from './fileRange';
+import { RangeReader, printable, throwIfAborted } from './fileRange';
 import { decodeNpyData, npyDataOffset, parseNpyHeader, NPY_PRELUDE, type NpyHeader } from './npy';
 import { isTorchPickleMember, looksLikePickle, pickleRefusal, PICKLE_PROBE_BYTES } from './pickle';
 import type { ReadOptions, TensorInfo, TensorSource } from './source';
@@ -132,7 +132,7 @@ function applyZip64Extra(e: ZipEntry, extra: DataView, file: string): void {
     if (id === 1) {
       let r = q + 4;
       const next = (): number => {
-        if (r + 8 > q + 4 + size || r + 8 > extra.byteLength) throw new FfnLensError(`member "${e.name}": zip64 extra field is too short`, file);
+        if (r + 8 > q + 4 + size || r + 8 > extra.byteLength) throw new FfnLensError(`member "${printable(e.name)}": zip64 extra field is too short`, file);
         const value = Number(extra.getBigUint64(r, true));
         r += 8;
         return value;
@@ -169,7 +169,7 @@ export async function openNpzSource(path: string): Promise<TensorSource> {
       if (!/\.npy$/i.test(entry.name) || entry.name.endsWith('/')) continue;
       const name = npzTensorName(entry.name);
       const clash = members.get(name);
-      if (clash) throw new FfnLensError(`members "${clash.entry.name}" and "${entry.name}" both become tensor "${name}"`, path);
+      if (clash) throw new FfnLensError(`members "${printable(clash.entry.name)}" and "${printable(entry.name)}" both become tensor "${printable(name)}"`, path);
       members.set(name, await listMember(reader, entry, directoryOffset));
     }
     if (members.size === 0) throw new FfnLensError('the archive contains no .npy members', path);
@@ -182,7 +182,7 @@ export async function openNpzSource(path: string): Promise<TensorSource> {
 
 async function listMember(reader: RangeReader, entry: ZipEntry, directoryOffset: number): Promise<Member> {
   const file = reader.path;
-  const where = `member "${entry.name}"`;
+  const where = `member "${printable(entry.name)}"`;
   if (entry.flags & 1) throw new FfnLensError(`${where} is encrypted; FFN Lens cannot read encrypted zip members`, file);
   if (entry.method !== 0 && entry.method !== 8) {
     const name = METHOD_NAMES[entry.method] ? ` (${METHOD_NAMES[entry.method]})` : '';
@@ -215,7 +215,7 @@ async function listMember(reader: RangeReader, entry: ZipEntry, directoryOffset:
   const header = parseNpyHeader(prefix, file, `${where}: `);
   const held = entry.uncompressedSize - header.dataOffset;
   if (held !== header.dataBytes) {
-    throw new FfnLensError(`${where}: dtype ${header.descr} x shape (${header.shape.join(', ')}) needs ${header.dataBytes} data bytes but the member holds ${held}`, file);
+    throw new FfnLensError(`${where}: dtype ${printable(header.descr)} x shape (${header.shape.join(', ')}) needs ${header.dataBytes} data bytes but the member holds ${held}`, file);
   }
   return { entry, dataStart, header };
 }
@@ -255,7 +255,7 @@ async function inflatePrefix(reader: RangeReader, start: number, compressedSize:
   } finally {
     inflater.destroy();
   }
-  if (failure) throw new FfnLensError(`${where}: deflate data is corrupt (${failure.message})`, reader.path);
+  if (failure) throw new FfnLensError(`${where}: deflate data is corrupt (${printable(failure.message)})`, reader.path);
   return Buffer.concat(chunks);
 }
 
@@ -276,9 +276,9 @@ class NpzSource implements TensorSource {
 
   async read(name: string, options?: ReadOptions): Promise<Float32Array> {
     const m = this.members.get(name);
-    if (!m) throw new FfnLensError(`no tensor named "${name}"`, this.path);
+    if (!m) throw new FfnLensError(`no tensor named "${printable(name)}"`, this.path);
     const { entry, dataStart, header } = m;
-    const what = `tensor "${name}" (member "${entry.name}")`;
+    const what = `tensor "${printable(name)}" (member "${printable(entry.name)}")`;
     if (entry.method === 0) {
       const bytes = await this.reader.read(dataStart + header.dataOffset, header.dataBytes, options?.signal, what);
       return decodeNpyData(bytes, header, this.path, what);
@@ -289,7 +289,7 @@ class NpzSource implements TensorSource {
       inflated = await inflateRaw(compressed, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
     } catch (e) {
       const tooBig = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError;
-      throw new FfnLensError(tooBig ? `${what} inflates past its declared ${entry.uncompressedSize} bytes` : `${what}: deflate data is corrupt (${(e as Error).message})`, this.path);
+      throw new FfnLensError(tooBig ? `${what} inflates past its declared ${entry.uncompressedSize} bytes` : `${what}: deflate data is corrupt (${printable((e as Error).message)})`, this.path);
     }
     throwIfAborted(options?.signal, this.path);
     if (inflated.length !== entry.uncompressedSize) {

@@ -8,7 +8,7 @@
 import { promises as fs } from 'fs';
 import * as nodePath from 'path';
 import { FfnLensError } from '../core/errors';
-import { RangeReader } from './fileRange';
+import { RangeReader, printable } from './fileRange';
 import { decodeElements, type ElementType } from './npy';
 import { looksLikePickle, pickleRefusal, PICKLE_PROBE_BYTES } from './pickle';
 import type { ReadOptions, TensorInfo, TensorSource } from './source';
@@ -62,7 +62,7 @@ export function parseSafetensorsHeader(text: string, headerLength: number, fileS
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new FfnLensError(`safetensors header is not valid JSON (${(e as Error).message.split('\n')[0]})`, file);
+    throw new FfnLensError(`safetensors header is not valid JSON (${printable((e as Error).message.split('\n')[0])})`, file);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new FfnLensError('safetensors header is not a JSON object', file);
@@ -76,8 +76,8 @@ export function parseSafetensorsHeader(text: string, headerLength: number, fileS
       if (raw === null) continue;
       if (typeof raw !== 'object' || Array.isArray(raw)) throw new FfnLensError('__metadata__ is not an object of strings', file);
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw new FfnLensError(`__metadata__ "${k}" is not a string`, file);
-        metadata[k] = v;
+        if (typeof v !== 'string') throw new FfnLensError(`__metadata__ "${printable(k)}" is not a string`, file);
+        setOwn(metadata, k, v);
       }
       continue;
     }
@@ -88,11 +88,11 @@ export function parseSafetensorsHeader(text: string, headerLength: number, fileS
   let previous: SafetensorsEntry | undefined;
   for (const e of entries) {
     if (e.begin < covered && previous) {
-      throw new FfnLensError(`tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] overlap tensor "${previous.name}" [${previous.begin}, ${previous.end}]`, file);
+      throw new FfnLensError(`tensor "${printable(e.name)}": data_offsets [${e.begin}, ${e.end}] overlap tensor "${printable(previous.name)}" [${previous.begin}, ${previous.end}]`, file);
     }
     if (e.begin > covered) {
-      const after = previous ? `after tensor "${previous.name}"` : 'at the start of the data buffer';
-      throw new FfnLensError(`tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] leave a gap: bytes ${covered}..${e.begin} ${after} belong to no tensor`, file);
+      const after = previous ? `after tensor "${printable(previous.name)}"` : 'at the start of the data buffer';
+      throw new FfnLensError(`tensor "${printable(e.name)}": data_offsets [${e.begin}, ${e.end}] leave a gap: bytes ${covered}..${e.begin} ${after} belong to no tensor`, file);
     }
     covered = e.end;
     previous = e;
@@ -104,17 +104,17 @@ export function parseSafetensorsHeader(text: string, headerLength: number, fileS
 }
 
 function parseEntry(name: string, raw: unknown, bufferLength: number, file: string): SafetensorsEntry {
-  const where = `tensor "${name}"`;
+  const where = `tensor "${printable(name)}"`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new FfnLensError(`${where}: entry is not an object`, file);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
   if (typeof dtype !== 'string' || !(dtype in DTYPES)) {
-    throw new FfnLensError(`${where}: dtype ${JSON.stringify(dtype)} is not a safetensors dtype (${Object.keys(DTYPES).join(' ')})`, file);
+    throw new FfnLensError(`${where}: dtype ${printable(String(JSON.stringify(dtype)))} is not a safetensors dtype (${Object.keys(DTYPES).join(' ')})`, file);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new FfnLensError(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`, file);
+    throw new FfnLensError(`${where}: shape ${printable(String(JSON.stringify(shape)))} is not a list of non-negative integers`, file);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
-    throw new FfnLensError(`${where}: data_offsets ${JSON.stringify(offsets)} is not [begin, end] with 0 <= begin <= end`, file);
+    throw new FfnLensError(`${where}: data_offsets ${printable(String(JSON.stringify(offsets)))} is not [begin, end] with 0 <= begin <= end`, file);
   }
   const [begin, end] = offsets as [number, number];
   const needed = (shape as number[]).reduce((a, b) => a * b, DTYPES[dtype].size);
@@ -125,7 +125,8 @@ function parseEntry(name: string, raw: unknown, bufferLength: number, file: stri
   if (end > bufferLength) {
     throw new FfnLensError(`${where}: data_offsets [${begin}, ${end}] are past the end of the data buffer (${bufferLength} bytes)`, file);
   }
-  return { name, dtype, shape: shape as number[], byteLength: end - begin, begin, end };
+  // `+ 0` turns a JSON -0 into 0, so shapes and element counts are ordinary integers.
+  return { name, dtype, shape: (shape as number[]).map((d) => d + 0), byteLength: end - begin, begin, end };
 }
 
 /** Reads and validates the header of an open file, reading only the first 8 + N bytes. */
@@ -134,8 +135,8 @@ export async function readSafetensorsHeader(reader: RangeReader): Promise<Safete
   if (reader.size < 8) {
     throw new FfnLensError(`the file is ${reader.size} bytes, too short for a safetensors header length`, file);
   }
-  const head = await reader.read(0, Math.min(reader.size, PICKLE_PROBE_BYTES), undefined, 'safetensors header');
-  const length = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  const prefix = await reader.read(0, 8, undefined, 'safetensors header length');
+  const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   const problem =
     length > BigInt(MAX_HEADER_BYTES)
       ? `header length ${length} is over the ${MAX_HEADER_BYTES}-byte limit`
@@ -143,6 +144,8 @@ export async function readSafetensorsHeader(reader: RangeReader): Promise<Safete
         ? `header length ${length} is larger than the rest of the file (${reader.size - 8} bytes)`
         : undefined;
   if (problem) {
+    // Only a file that is not safetensors pays for the longer probe a PyTorch zip needs.
+    const head = await reader.read(0, Math.min(reader.size, PICKLE_PROBE_BYTES), undefined, 'file start');
     if (looksLikePickle(head)) throw pickleRefusal(file);
     throw new FfnLensError(`not a valid safetensors file: ${problem}`, file);
   }
@@ -181,7 +184,7 @@ export class SafetensorsSource implements TensorSource {
       for (const entry of h.entries) {
         const seen = this.byName.get(entry.name);
         if (seen) {
-          throw new FfnLensError(`tensor "${entry.name}" is in both ${nodePath.basename(seen.reader.path)} and ${nodePath.basename(readers[i].path)}`, path);
+          throw new FfnLensError(`tensor "${printable(entry.name)}" is in both ${nodePath.basename(seen.reader.path)} and ${nodePath.basename(readers[i].path)}`, path);
         }
         this.byName.set(entry.name, { entry, reader: readers[i], dataStart: h.dataStart });
         tensors.push({ name: entry.name, dtype: entry.dtype, shape: entry.shape, byteLength: entry.byteLength });
@@ -202,12 +205,12 @@ export class SafetensorsSource implements TensorSource {
 
   async read(name: string, options?: ReadOptions): Promise<Float32Array> {
     const at = this.byName.get(name);
-    if (!at) throw new FfnLensError(`no tensor named "${name}"`, this.path);
+    if (!at) throw new FfnLensError(`no tensor named "${printable(name)}"`, this.path);
     const { entry, reader, dataStart } = at;
     const element = DTYPES[entry.dtype].element;
-    if (!element) throw new FfnLensError(`tensor "${name}" has dtype ${entry.dtype}, which FFN Lens cannot decode (8-bit floats are not supported)`, reader.path);
-    const bytes = await reader.read(dataStart + entry.begin, entry.byteLength, options?.signal, `tensor "${name}"`);
-    return decodeElements(bytes, element, entry.byteLength / element.size, reader.path, `tensor "${name}"`);
+    if (!element) throw new FfnLensError(`tensor "${printable(name)}" has dtype ${entry.dtype}, which FFN Lens cannot decode (8-bit floats are not supported)`, reader.path);
+    const bytes = await reader.read(dataStart + entry.begin, entry.byteLength, options?.signal, `tensor "${printable(name)}"`);
+    return decodeElements(bytes, element, entry.byteLength / element.size, reader.path, `tensor "${printable(name)}"`);
   }
 
   async close(): Promise<void> {
@@ -265,7 +268,7 @@ async function readIndex(indexPath: string): Promise<{ weightMap: Record<string,
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new FfnLensError(`index is not valid JSON (${(e as Error).message.split('\n')[0]})`, indexPath);
+    throw new FfnLensError(`index is not valid JSON (${printable((e as Error).message.split('\n')[0])})`, indexPath);
   }
   const weightMap = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
@@ -273,7 +276,7 @@ async function readIndex(indexPath: string): Promise<{ weightMap: Record<string,
   }
   for (const [name, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string' || shard === '' || nodePath.isAbsolute(shard) || shard.split(/[\\/]/).includes('..')) {
-      throw new FfnLensError(`weight_map["${name}"] = ${JSON.stringify(shard)} is not a shard file name beside the index`, indexPath);
+      throw new FfnLensError(`weight_map["${printable(name)}"] = ${printable(String(JSON.stringify(shard)))} is not a shard file name beside the index`, indexPath);
     }
   }
   const meta = (json as { metadata?: unknown }).metadata;
@@ -289,7 +292,7 @@ async function openIndexed(indexPath: string, openedPath: string): Promise<Safet
   const notSafetensors = shardNames.find((s) => !/\.safetensors$/i.test(s));
   if (notSafetensors) {
     if (/\.(bin|pt|pth|ckpt|pkl)$/i.test(notSafetensors)) throw pickleRefusal(indexPath);
-    throw new FfnLensError(`index lists shard ${notSafetensors}, which is not a .safetensors file`, indexPath);
+    throw new FfnLensError(`index lists shard ${printable(notSafetensors)}, which is not a .safetensors file`, indexPath);
   }
   const readers: RangeReader[] = [];
   try {
@@ -302,15 +305,25 @@ async function openIndexed(indexPath: string, openedPath: string): Promise<Safet
     const names = headers.map((h) => new Set(h.entries.map((e) => e.name)));
     for (const [name, shard] of Object.entries(weightMap)) {
       if (!names[shardNames.indexOf(shard)].has(name)) {
-        throw new FfnLensError(`index says tensor "${name}" is in ${shard}, but that shard has no such tensor`, indexPath);
+        throw new FfnLensError(`index says tensor "${printable(name)}" is in ${printable(shard)}, but that shard has no such tensor`, indexPath);
       }
     }
     const merged: Record<string, unknown> = {};
-    for (const h of headers) Object.assign(merged, h.metadata);
-    Object.assign(merged, metadata);
+    for (const h of headers) assignOwn(merged, h.metadata);
+    assignOwn(merged, metadata);
     return new SafetensorsSource(openedPath, readers, headers, merged);
   } catch (e) {
     await Promise.all(readers.map((r) => r.close()));
     throw e;
   }
+}
+
+/** `target[key] = value` by defineProperty: a key named `__proto__` in a file stays an ordinary entry instead of replacing the prototype. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Object.assign through `setOwn`. */
+function assignOwn(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(source)) setOwn(target, k, v);
 }
