@@ -131,13 +131,26 @@ interface Collected {
   file: string;
 }
 
+/** Deeper object nesting than any real export uses; beyond it a file is refused, not recursed into. */
+const MAX_OBJECT_DEPTH = 64;
+/** Tensors of higher rank than this are refused (numpy's own limit is 64; FFN weights are rank 1-2). */
+const MAX_RANK = 32;
+
+/** Sets an own property even for keys like `__proto__`, which plain assignment would treat specially. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Flattens nesting with dots; arrays of objects are layer lists (`layers.0.W1`). */
 function walk(obj: Record<string, unknown>, prefix: string, c: Collected): void {
+  if (prefix.split('.').length > MAX_OBJECT_DEPTH) {
+    throw new FfnLensError(`"${prefix.slice(0, 80)}...": objects nested more than ${MAX_OBJECT_DEPTH} deep`, c.file);
+  }
   for (const [key, value] of Object.entries(obj)) {
     if (prefix === '' && RESERVED.has(key)) {
       reserved(key, value, c);
     } else if (prefix !== '' && key === 'activation' && typeof value === 'string') {
-      c.layerActivations[prefix.slice(0, -1)] = value;
+      setOwn(c.layerActivations, prefix.slice(0, -1), value);
     } else {
       classify(value, prefix + key, c);
     }
@@ -153,7 +166,7 @@ function classify(value: unknown, name: string, c: Collected): void {
   } else if (isPlainObject(value)) {
     walk(value as Record<string, unknown>, name + '.', c);
   } else {
-    c.metadata[name] = value;
+    setOwn(c.metadata, name, value);
   }
 }
 
@@ -198,7 +211,7 @@ function reserved(key: string, value: unknown, c: Collected): void {
       }
       return;
     case 'metadata':
-      if (isPlainObject(value)) Object.assign(c.metadata, value);
+      if (isPlainObject(value)) for (const [k, v] of Object.entries(value as Record<string, unknown>)) setOwn(c.metadata, k, v);
       else c.metadata.metadata = value;
       return;
     default: // name, description
@@ -234,7 +247,7 @@ function checkShape(shape: unknown, name: string, file: string): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new FfnLensError(`tensor "${name}": shape must be a list of non-negative integers, found ${describeValue(shape)}`, file);
   }
-  return shape as number[];
+  return (shape as number[]).map((d) => d + 0); // -0 + 0 === +0
 }
 
 /** Row-major decode of a nested array; the shape comes from the first element at each depth. */
@@ -243,6 +256,7 @@ function decodeNested(value: unknown[], name: string, file: string): JsonTensor 
   for (let v: unknown = value; Array.isArray(v); v = v[0]) {
     shape.push(v.length);
     if (v.length === 0) break;
+    if (shape.length > MAX_RANK) throw new FfnLensError(`tensor "${name}": arrays nested more than ${MAX_RANK} deep`, file);
   }
   const rank = shape.length;
   const out = new Float32Array(shape.reduce((a, b) => a * b, 1));

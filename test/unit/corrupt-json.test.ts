@@ -26,8 +26,6 @@ describe('corrupted JSON weight files', function () {
   const spec: CorpusSpec = {
     dir, name: 'layer.json', bytes: built.bytes, open: openJsonSource,
     touches: (tensor, lo, hi) => overlaps(lo, hi, ...built.ranges.get(tensor)!),
-    // BUG: json.ts echoes tensor names (JSON keys) verbatim in messages (see the pending test below).
-    lenientMessages: 'json.ts echoes names verbatim',
   };
 
   it(`every truncation (${built.bytes.length} cuts) is refused`, async () => {
@@ -64,23 +62,20 @@ describe('corrupted JSON weight files', function () {
       await refusal('claims2.json', '{"W": {"shape": [1048576, 1048576], "data": [[1]]}}', /needs 1099511627776/);
     });
 
-    // BUG: json.ts recurses once per nesting level (decodeNested's `fill`, and walk/classify for objects), so a
-    // 20 KB file nested 10,000 deep throws "RangeError: Maximum call stack size exceeded" instead of an FfnLensError.
-    it.skip('refuses arrays and objects nested 10,000 deep with an FfnLensError', async () => {
+    // Regression: the tree walk used to recurse once per level and overflow the stack.
+    it('refuses arrays and objects nested 10,000 deep with an FfnLensError', async () => {
       const n = 10_000;
       await refusal('deep-array.json', `{"w": ${'['.repeat(n)}1${']'.repeat(n)}}`, /nest/);
       await refusal('deep-object.json', `{"w": [1], ${'"a": {'.repeat(n)}"x": 1${'}'.repeat(n)}}`, /nest/);
     });
 
-    // BUG: json.ts puts tensor names into messages verbatim (`tensor "${name}": row 1 has ...`): a key holding "\n"
-    // or ESC gives a multi-line message. Enable once names are escaped.
-    it.skip('escapes control characters of tensor names in messages', async () => {
+    // Names from the file are echoed in messages; FfnLensError escapes them so a message stays one line.
+    it('escapes control characters of tensor names in messages', async () => {
       await refusal('names.json', '{"evil\\n\\u001b[2J": [[1, 2], [3]]}', /^tensor "evil\\u000a\\u001b\[2J": row 1/);
     });
 
-    // BUG: json.ts lists a shape written as [-0] with a negative-zero dimension (checkShape accepts -0);
-    // npy.ts and safetensors.ts normalise it to 0. Enable once fixed.
-    it.skip('lists a -0 dimension as 0', async () => {
+    // Regression: a shape written as [-0] was listed with a negative-zero dimension.
+    it('lists a -0 dimension as 0', async () => {
       const p = dir.write('minus0.json', '{"W": {"shape": [2, -0], "data": []}}');
       const source = await openJsonSource(p);
       assert.ok(Object.is(source.tensors[0].shape[1], 0));

@@ -13,3 +13,17 @@ describe('errors', () => {
     assert.ok(!isFfnLensError(new Error('x')));
   });
 });
+
+describe('errors: one-line messages', () => {
+  it('escapes control and line-separator characters from file text', () => {
+    const e = new FfnLensError('tensor "a\nb\u001b[2J\u2028c": bad', 'f.json');
+    assert.strictEqual(e.message, 'tensor "a\\u000ab\\u001b[2J\\u2028c": bad');
+  });
+  it('keeps the start and the end of an over-long message within the limit', () => {
+    const msg = `metadata key '${'k'.repeat(70000)}' appears twice`;
+    const e = new FfnLensError(msg, 'm.gguf');
+    assert.ok(e.message.length <= 1000, `length ${e.message.length}`);
+    assert.ok(e.message.startsWith("metadata key 'kkk"));
+    assert.ok(e.message.endsWith("' appears twice"));
+  });
+});
