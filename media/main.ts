@@ -1,2 +1,216 @@
-// Placeholder: the webview lands with issue 4.
-export {};
+/**
+ * The FFN Lens panel (webview, browser only). Posts `ready` first, then draws what the host sends:
+ * the five sections of a run, the heatmap windows and neurons it asks for. Controls re-run the
+ * layer through the host. View state (zoom, token, neuron) survives hiding via setState; when the
+ * charts are drawn, <body> gets data-ready="true", data-tokens and data-layer (tests wait on them).
+ */
+import type { HostToWebview, NeuronView, PanelState, RunView, UnitSort } from '../src/protocol/webview';
+import { Charts } from './charts';
+import { Controls } from './controls';
+import { chartBox, fmt, h, pct, section } from './dom';
+import { Heatmap } from './heatmap';
+import { readTheme, watchTheme } from './theme';
+import { loadState, post, saveState } from './vscode';
+
+let state: PanelState = loadState();
+let run: RunView | undefined;
+let token = state.view?.token ?? 0;
+let neuron: number | null = state.view?.neuron ?? null;
+let theme = readTheme();
+
+const app = document.getElementById('app') as HTMLElement;
+const status = h('div', { class: 'status', role: 'status' });
+const banner = h('div', { class: 'banner error', role: 'alert', hidden: true });
+const warnings = h('ul', { class: 'banner warnings', hidden: true });
+const title = h('h1', {}, 'FFN Lens');
+const meta = h('p', { class: 'meta' });
+
+const controls = new Controls({
+  rerun: (layer, activation, inputs) => post({ type: 'rerun', layer, activation, inputs }),
+  pickInputsFile: () => post({ type: 'pickInputsFile' }),
+  exportTrace: () => post({ type: 'export' }),
+});
+
+const heatmap = new Heatmap(theme, {
+  requestWindow: (sort, start, end) => {
+    post({ type: 'heatmap', sort, start, end });
+    remember();
+  },
+  selectToken: (t) => selectToken(t),
+  selectNeuron: (i) => selectNeuron(i),
+});
+
+const stages = chartBox('norm of each token through the stages', 240);
+const sparsity = chartBox('sparsity per token', 200);
+const firing = chartBox('firing rate histogram', 200);
+const cut = chartBox('values before and after the filter', 240);
+const top = chartBox('top neurons of the selected token', 260);
+const neuronChart = chartBox('one neuron across tokens', 220);
+const overall = h('p', { class: 'big-number' });
+const dead = h('p', { class: 'dead' });
+const tokenSelect = h('select', { 'aria-label': 'token' });
+tokenSelect.addEventListener('change', () => selectToken(Number(tokenSelect.value)));
+const neuronTitle = h('p', { class: 'hint' }, 'Click a bar above (or a single unit in the heatmap) to see that unit on every token.');
+
+const charts = new Charts(
+  theme,
+  { stages: stages.canvas, sparsity: sparsity.canvas, firing: firing.canvas, cut: cut.canvas, top: top.canvas, neuron: neuronChart.canvas },
+  (i) => selectNeuron(i),
+);
+
+const body = h(
+  'div',
+  { class: 'content', hidden: true },
+  section('stages', '1 · Expand → filter → condense', 'How large each token’s vector is at every stage (L2 norm), with each stage’s width.', stages.box),
+  section('heatmap', '2 · Activations after the filter', 'Tokens × hidden units of what W2 receives; columns pool many units (largest |h|) until you zoom in.', heatmap.element),
+  section(
+    'sparsity',
+    '3 · Sparsity',
+    'Share of hidden units the filter silences, per token and overall; how often each unit fires; units that never fire.',
+    overall,
+    h('div', { class: 'grid2' }, sparsity.box, firing.box),
+    dead,
+  ),
+  section('cut', '4 · What the filter cuts', 'Histogram of the values before the filter against what passes it (log scale).', cut.box),
+  section(
+    'top',
+    '5 · Top neurons per token',
+    'Units ranked by |h| × ‖row of W2‖, the size of what each writes into the output.',
+    h('label', { class: 'inline' }, 'Token ', tokenSelect),
+    top.box,
+    neuronTitle,
+    neuronChart.box,
+  ),
+);
+const placeholder = h('p', { class: 'placeholder' }, 'Waiting for the extension…');
+app.replaceChildren(h('header', {}, title, meta), controls.element, status, banner, warnings, placeholder, body);
+
+function remember(): void {
+  if (!run) return;
+  state = { request: run.request, view: { ...heatmap.window, token, neuron } };
+  saveState(state);
+}
+
+function selectToken(t: number): void {
+  if (!run || t < 0 || t >= run.tokens.length) return;
+  token = t;
+  tokenSelect.value = String(t);
+  charts.showToken(t);
+  remember();
+}
+
+function selectNeuron(i: number): void {
+  if (!run || i < 0 || i >= run.layer.dFf) return;
+  neuron = i;
+  neuronTitle.textContent = `Unit #${i} on every token:`;
+  post({ type: 'neuron', index: i });
+  remember();
+}
+
+function sameRequest(a: PanelState['request'], b: RunView['request']): boolean {
+  return !!a && a.file === b.file && a.layer === b.layer && a.activation === b.activation && JSON.stringify(a.inputs) === JSON.stringify(b.inputs);
+}
+
+function showRun(r: RunView): void {
+  const started = performance.now();
+  document.body.dataset.ready = 'false';
+  const keepView = sameRequest(state.request, r.request) && state.view;
+  run = r;
+  banner.hidden = true;
+  placeholder.hidden = true;
+  body.hidden = false;
+  title.textContent = `${r.layer.id} · ${r.fileName}`;
+  meta.textContent =
+    `${r.format} · ${r.layer.kind} (${r.layer.convention}) · ${r.layer.dModel} → ${r.layer.dFf} → ${r.layer.dModel} · ${r.activation} · ` +
+    `${r.tokens.length} tokens · load ${fmt(r.timings.loadMs, 3)} ms, compute ${fmt(r.timings.computeMs, 3)} ms`;
+  controls.show(r);
+  warnings.replaceChildren(...r.warnings.map((w) => h('li', {}, `⚠ ${w}`)));
+  warnings.hidden = r.warnings.length === 0;
+  const threshold = r.sparsity.threshold === 0 ? 'exactly zero' : `|act| ≤ ${fmt(r.sparsity.threshold)}`;
+  overall.textContent = `${pct(r.sparsity.overall)} of hidden activations silenced (${threshold}) across ${r.tokens.length} tokens`;
+  const deadList = Array.from(r.sparsity.dead, (i) => `#${i}`).join(', ');
+  dead.textContent = r.sparsity.deadCount
+    ? `${r.sparsity.deadCount} dead unit${r.sparsity.deadCount === 1 ? '' : 's'} (silent on every token): ${deadList}${r.sparsity.deadCount > r.sparsity.dead.length ? ', …' : ''}`
+    : 'No dead units: every unit fires on at least one token.';
+  tokenSelect.replaceChildren(...r.tokens.map((t, i) => h('option', { value: i }, `${i}: ${t}`)));
+  token = keepView ? Math.min(token, r.tokens.length - 1) : 0;
+  neuron = keepView ? neuron : null;
+  tokenSelect.value = String(token);
+  charts.show(r, token);
+  heatmap.show(r.heatmap, r.tokens, r.maxAbsHidden);
+  if (keepView && state.view && (state.view.start !== 0 || state.view.end !== r.layer.dFf || state.view.sort !== 'firing')) {
+    post({ type: 'heatmap', sort: state.view.sort as UnitSort, start: state.view.start, end: Math.min(state.view.end, r.layer.dFf) });
+  }
+  if (neuron !== null && neuron < r.layer.dFf) selectNeuron(neuron);
+  else neuronTitle.textContent = 'Click a bar above (or a single unit in the heatmap) to see that unit on every token.';
+  remember();
+  // after layout and paint: mark ready and tell the host what was drawn
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => {
+      heatmap.draw();
+      const nonBlank = heatmap.nonBlank();
+      document.body.dataset.ready = 'true';
+      document.body.dataset.tokens = String(r.tokens.length);
+      document.body.dataset.layer = r.layer.id;
+      document.body.dataset.activation = r.activation;
+      post({ type: 'rendered', layer: r.layer.id, tokens: r.tokens.length, nonBlank, ms: performance.now() - started });
+    }),
+  );
+}
+
+function showNeuron(n: NeuronView): void {
+  if (neuron !== n.index) return;
+  neuronTitle.textContent = `Unit #${n.index} on every token (fires on ${pct(n.firingRate)} of tokens, ‖W2 row‖ = ${fmt(n.w2Norm)}):`;
+  charts.showNeuron(n);
+}
+
+function receive(msg: HostToWebview): void {
+  switch (msg.type) {
+    case 'run':
+      status.textContent = '';
+      showRun(msg.run);
+      return;
+    case 'heatmap':
+      if (run) heatmap.show(msg.window, run.tokens, run.maxAbsHidden);
+      remember();
+      return;
+    case 'neuron':
+      showNeuron(msg.neuron);
+      return;
+    case 'busy':
+      status.textContent = msg.message ?? '';
+      controls.setBusy(msg.message !== null);
+      return;
+    case 'error':
+      banner.textContent = msg.message;
+      banner.hidden = false;
+      controls.setBusy(false);
+      return;
+    case 'empty':
+      placeholder.textContent = msg.message;
+      placeholder.hidden = false;
+      body.hidden = run === undefined;
+      return;
+    default: {
+      const never: never = msg;
+      void never;
+    }
+  }
+}
+
+window.addEventListener('message', (e: MessageEvent) => {
+  try {
+    receive(e.data as HostToWebview);
+  } catch (err) {
+    post({ type: 'log', message: `webview error: ${err instanceof Error ? err.stack ?? err.message : String(err)}` });
+  }
+});
+window.addEventListener('error', (e) => post({ type: 'log', message: `webview error: ${e.message}` }));
+
+watchTheme((t) => {
+  theme = t;
+  charts.setTheme(t);
+  heatmap.setTheme(t);
+});
+
+post({ type: 'ready' });

@@ -1,0 +1,39 @@
+/** Tiny DOM helpers (no framework: the panel is a handful of sections). */
+
+type Attrs = Record<string, string | number | boolean | undefined>;
+
+/** Creates an element with attributes (`class`, `data-*`, `aria-*`...) and children. */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string | null | undefined)[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) el.append(c);
+  return el;
+}
+
+/** Six significant digits at most, no trailing zeros. */
+export function fmt(v: number, digits = 4): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(digits)));
+}
+
+export function pct(v: number): string {
+  return `${(100 * v).toFixed(1)}%`;
+}
+
+/** A section card with a heading and a one-line explanation. */
+export function section(id: string, title: string, explain: string, ...body: Node[]): HTMLElement {
+  return h('section', { class: 'card', id, 'aria-labelledby': `${id}-title` }, h('h2', { id: `${id}-title` }, title), h('p', { class: 'explain' }, explain), ...body);
+}
+
+/** A canvas in a sized box, for chart.js (which needs a positioned parent to be responsive). */
+export function chartBox(label: string, height = 220): { box: HTMLElement; canvas: HTMLCanvasElement } {
+  const canvas = h('canvas', { role: 'img', 'aria-label': label });
+  const box = h('div', { class: 'chart-box', 'data-height': height }, canvas);
+  box.style.height = `${height}px`;
+  return { box, canvas };
+}

@@ -1,0 +1,34 @@
+/** Registers every command in one place (ids in ../constants, contributions in package.json). */
+import * as vscode from 'vscode';
+import { Commands, CommandId } from '../constants';
+import { changeActivation } from './changeActivation';
+import { chooseInputs } from './chooseInputs';
+import type { CommandDeps } from './deps';
+import { explore } from './explore';
+import { exportTrace } from './exportTrace';
+import { inspect } from './inspect';
+import { lastRun } from './lastRun';
+import { selectLayer } from './selectLayer';
+import { showLog } from './showLog';
+import { showPanel } from './showPanel';
+
+type Handler = (deps: CommandDeps, ...args: unknown[]) => unknown;
+
+const HANDLERS: Record<CommandId, Handler> = {
+  [Commands.explore]: explore,
+  [Commands.exploreLayer]: (deps, uri, layer) => explore(deps, uri, { layer: typeof layer === 'number' ? layer : String(layer ?? '') || undefined }),
+  [Commands.chooseInputs]: chooseInputs,
+  [Commands.changeActivation]: changeActivation,
+  [Commands.selectLayer]: selectLayer,
+  [Commands.inspect]: inspect,
+  [Commands.exportTrace]: exportTrace,
+  [Commands.showLog]: showLog,
+  [Commands.showPanel]: showPanel,
+  [Commands.lastRun]: lastRun,
+};
+
+export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
+  return Object.entries(HANDLERS).map(([id, handler]) =>
+    vscode.commands.registerCommand(id, (...args: unknown[]) => handler(deps, ...args)),
+  );
+}

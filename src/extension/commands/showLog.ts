@@ -1,0 +1,7 @@
+/** FFN Lens: Show Log. */
+import { log } from '../log';
+
+export function showLog(): boolean {
+  log().show(true);
+  return true;
+}

@@ -1,0 +1,41 @@
+/** Every id the extension registers, in one place (package.json `contributes` uses the same strings). */
+
+export const EXTENSION_NAME = 'FFN Lens';
+
+/** Command ids; all under the `ffnLens.` prefix, like the settings. */
+export const Commands = {
+  explore: 'ffnLens.explore',
+  /** `(uri, layerId)`: explore one layer (the weight viewer's "Explore" button; hidden from the palette). */
+  exploreLayer: 'ffnLens.exploreLayer',
+  chooseInputs: 'ffnLens.chooseInputs',
+  changeActivation: 'ffnLens.changeActivation',
+  selectLayer: 'ffnLens.selectLayer',
+  inspect: 'ffnLens.inspect',
+  exportTrace: 'ffnLens.exportTrace',
+  showLog: 'ffnLens.showLog',
+  showPanel: 'ffnLens.showPanel',
+  /** Internal (hidden from the palette): a summary of what the panel was sent, for tests. */
+  lastRun: 'ffnLens._lastRun',
+} as const;
+
+export type CommandId = (typeof Commands)[keyof typeof Commands];
+
+/** The panel's webview type (also in `activationEvents` as onWebviewPanel:...). */
+export const PANEL_VIEW_TYPE = 'ffnLens.panel';
+
+/** Settings section: `ffnLens.*`. */
+export const CONFIG_SECTION = 'ffnLens';
+
+/** Context keys for `when` clauses. */
+export const ContextKeys = {
+  /** A run result exists (the commands that change it are enabled). */
+  hasRun: 'ffnLens.hasRun',
+  /** The active editor is a JSON file holding tensors. */
+  activeWeightJson: 'ffnLens.activeWeightJson',
+} as const;
+
+/** Diagnostic source shown in the Problems panel. */
+export const DIAGNOSTIC_SOURCE = 'FFN Lens';
+
+/** File extensions FFN Lens can open. */
+export const WEIGHT_EXTENSIONS = ['.json', '.safetensors', '.npy', '.npz', '.gguf'] as const;

@@ -1,0 +1,194 @@
+/**
+ * The chart panel (one at a time): host side of the webview protocol. It posts a run only after
+ * the webview said `ready`, re-posts it whenever the webview reloads (the context is not retained
+ * while hidden; the webview keeps its view state with setState), validates every message it gets
+ * back, and answers zoom and neuron requests from the RunResult kept on the host.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { RunResult } from '../../protocol/run';
+import { HostToWebview, parseWebviewMessage, PanelRequest, RunView, WebviewToHost } from '../../protocol/webview';
+import { Commands, EXTENSION_NAME, PANEL_VIEW_TYPE } from '../constants';
+import { uriFromArg } from '../files';
+import { log } from '../log';
+import type { Session } from '../session';
+import { localResourceRoots, panelHtml } from './html';
+import { buildRunView, heatmapWindow, neuronView, RunViewSummary, summarize } from './payload';
+
+/** What the panel last sent and what the webview reported back, for the `_lastRun` test command. */
+export interface PanelReport {
+  visible: boolean;
+  /** `run` messages posted so far. */
+  posts: number;
+  run?: RunViewSummary;
+  rendered?: { layer: string; tokens: number; nonBlank: boolean; ms: number };
+  /** Messages from the webview that failed validation. */
+  rejected: number;
+}
+
+export class FfnPanel implements vscode.Disposable {
+  private static current: FfnPanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private view: RunView | undefined;
+  private viewOf: RunResult | undefined;
+  private readonly report: PanelReport = { visible: true, posts: 0, rejected: 0 };
+  private emptyMessage = 'Right-click a weight file and choose "Explore FFN Layer".';
+
+  /** The open panel, if any. */
+  static get instance(): FfnPanel | undefined {
+    return FfnPanel.current;
+  }
+
+  /** Shows the panel (creating it when needed) beside the active editor. */
+  static createOrShow(extensionUri: vscode.Uri, session: Session): FfnPanel {
+    if (FfnPanel.current) {
+      FfnPanel.current.panel.reveal(undefined, true);
+      return FfnPanel.current;
+    }
+    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, EXTENSION_NAME, { viewColumn: column, preserveFocus: true }, {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: localResourceRoots(extensionUri),
+    });
+    FfnPanel.current = new FfnPanel(panel, extensionUri, session);
+    return FfnPanel.current;
+  }
+
+  /** Takes over a panel VS Code restored after a restart (the serializer calls this). */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, session: Session): FfnPanel {
+    FfnPanel.current?.dispose();
+    FfnPanel.current = new FfnPanel(panel, extensionUri, session);
+    return FfnPanel.current;
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly session: Session,
+  ) {
+    panel.webview.options = { enableScripts: true, localResourceRoots: localResourceRoots(extensionUri) };
+    panel.webview.html = panelHtml(panel.webview, extensionUri);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState((e) => {
+        this.report.visible = e.webviewPanel.visible;
+        // a hidden webview is torn down; it says `ready` again when shown
+        if (!e.webviewPanel.visible) this.ready = false;
+      }),
+      panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
+      session.onDidStart((what) => this.post({ type: 'busy', message: `Running ${what}…` })),
+      session.onDidRun((r) => this.show(r)),
+      session.onDidFail((message) => {
+        this.post({ type: 'busy', message: null });
+        if (message) this.post({ type: 'error', message });
+      }),
+    );
+    if (session.result) this.show(session.result);
+  }
+
+  /** Summary of what the webview was sent, for tests. */
+  get state(): PanelReport {
+    return { ...this.report };
+  }
+
+  /** Text shown when there is nothing to draw yet (a restored panel without state, an error). */
+  setEmptyMessage(message: string): void {
+    this.emptyMessage = message;
+    if (!this.view) this.post({ type: 'empty', message });
+  }
+
+  private show(r: RunResult): void {
+    const req = this.session.request;
+    if (!req) return;
+    const name = path.basename(uriFromArg(req.file)?.path ?? req.file);
+    this.view = buildRunView(r, req, name, this.session.defaultActivation(r));
+    this.viewOf = r;
+    this.panel.title = `${EXTENSION_NAME}: ${r.layer.id}`;
+    this.report.run = summarize(this.view);
+    this.report.rendered = undefined;
+    this.postRun();
+  }
+
+  private postRun(): void {
+    if (!this.view || !this.ready) return;
+    this.report.posts++;
+    this.post({ type: 'busy', message: null });
+    this.post({ type: 'run', run: this.view });
+  }
+
+  private post(message: HostToWebview): void {
+    if (!this.ready) return; // everything is re-sent on `ready`
+    void this.panel.webview.postMessage(message);
+  }
+
+  private receive(raw: unknown): void {
+    const msg = parseWebviewMessage(raw);
+    if (!msg) {
+      this.report.rejected++;
+      log().warn(`ignored a malformed message from the panel: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    this.handle(msg);
+  }
+
+  private handle(msg: WebviewToHost): void {
+    const r = this.session.result;
+    switch (msg.type) {
+      case 'ready':
+        this.ready = true;
+        if (this.view && this.viewOf === r) this.postRun();
+        else if (r && this.session.request) this.show(r);
+        else this.post({ type: 'empty', message: this.emptyMessage });
+        return;
+      case 'rerun': {
+        const current = this.session.request;
+        if (!current || !r) return;
+        if (!r.layers.some((l) => l.id === msg.layer)) return;
+        const next: PanelRequest = { file: current.file, layer: msg.layer, inputs: current.inputs };
+        if (msg.activation !== 'auto') next.activation = msg.activation;
+        if (msg.inputs.kind === 'file') next.inputs = { kind: 'file' };
+        else if (msg.inputs.kind === 'random') next.inputs = { kind: 'random', tokens: msg.inputs.tokens, seed: msg.inputs.seed };
+        void this.session.run(next);
+        return;
+      }
+      case 'pickInputsFile':
+        void vscode.commands.executeCommand(Commands.chooseInputs, { kind: 'inputsFile' });
+        return;
+      case 'heatmap':
+        if (r && this.viewOf === r) this.post({ type: 'heatmap', window: heatmapWindow(r, msg.sort, msg.start, msg.end) });
+        return;
+      case 'neuron': {
+        const n = r && neuronView(r, msg.index);
+        if (n) this.post({ type: 'neuron', neuron: n });
+        return;
+      }
+      case 'export':
+        void vscode.commands.executeCommand(Commands.exportTrace);
+        return;
+      case 'rendered':
+        this.report.rendered = { layer: msg.layer, tokens: msg.tokens, nonBlank: msg.nonBlank, ms: msg.ms };
+        log().debug(`panel drew ${msg.layer} (${msg.tokens} tokens) in ${msg.ms.toFixed(0)} ms`);
+        return;
+      case 'log':
+        log().warn(`panel: ${msg.message}`);
+        return;
+      default: {
+        const never: never = msg;
+        void never;
+      }
+    }
+  }
+
+  /** Brings the panel to the front. */
+  reveal(): void {
+    this.panel.reveal(undefined, true);
+  }
+
+  dispose(): void {
+    if (FfnPanel.current === this) FfnPanel.current = undefined;
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+    this.panel.dispose();
+  }
+}

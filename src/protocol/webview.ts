@@ -1,0 +1,228 @@
+/**
+ * Messages between the extension host and the FFN Lens panel's webview, in two unions. Numbers
+ * travel as typed arrays (postMessage structured-clones them), already summarised on the host.
+ * The webview is not trusted: every message it sends goes through `parseWebviewMessage` before
+ * use, and a restored panel's state through `parsePanelRequest`. No `vscode` import.
+ */
+import { ACTIVATIONS, ActivationName } from '../core/types';
+import type { InputSpec } from './run';
+
+/** Re-exported so the webview imports only from the protocol. */
+export { ACTIVATIONS, GATED_ACTIVATIONS, type ActivationName } from '../core/types';
+
+/** What a panel shows: the host re-runs exactly this when a panel is restored after a restart. */
+export interface PanelRequest {
+  file: string;
+  layer?: string;
+  /** Undefined = the layer's own activation (the file's, its convention's or the setting's). */
+  activation?: ActivationName;
+  inputs: InputSpec;
+}
+
+/** Hidden-unit order for the heatmap's unit axis. */
+export type UnitSort = 'firing' | 'index';
+
+/** A [rows x cols] slice of the hidden activations, max-abs pooled on the host. */
+export interface HeatmapWindow {
+  sort: UnitSort;
+  /** Window [start, end) in sorted-unit positions. */
+  start: number;
+  end: number;
+  /** d_ff. */
+  units: number;
+  rows: number;
+  cols: number;
+  /** [rows x cols], each value the one of largest magnitude among the units pooled into its column. */
+  values: Float32Array;
+  /** The unit index of every position in the window (end - start entries). */
+  unitIndex: Int32Array;
+}
+
+/** Everything the panel draws for one run. */
+export interface RunView {
+  request: PanelRequest;
+  fileName: string;
+  format: string;
+  layer: { id: string; kind: 'plain' | 'gated'; convention: string; dModel: number; dFf: number };
+  layers: { id: string; label: string }[];
+  activation: ActivationName;
+  /** The activation the layer has without an override (marked in the picker). */
+  defaultActivation: ActivationName;
+  tokens: string[];
+  /** [T x 4]: input, expanded, filtered, output norms. */
+  norms: Float32Array;
+  sparsity: {
+    perToken: Float32Array;
+    overall: number;
+    threshold: number;
+    /** Counts of neurons per firing-rate bin over [0, 1]. */
+    firingHistogram: Uint32Array;
+    deadCount: number;
+    /** The first dead neurons (at most 256). */
+    dead: Int32Array;
+  };
+  /** Histograms of the values before and after the filter, on the same bins over [min, max]. */
+  cut: { min: number; max: number; before: Uint32Array; after: Uint32Array; beforeLabel: string; afterLabel: string };
+  /** Top neurons per token, [T x k] each, index -1 where a token has fewer than k. */
+  top: { k: number; index: Int32Array; value: Float32Array; score: Float32Array };
+  /** Largest finite |hidden| over the whole run: the heatmap's colour scale. */
+  maxAbsHidden: number;
+  heatmap: HeatmapWindow;
+  warnings: string[];
+  timings: { loadMs: number; computeMs: number };
+}
+
+/** One hidden unit across every token. */
+export interface NeuronView {
+  index: number;
+  /** [T] what W2 receives from this unit. */
+  hidden: Float32Array;
+  /** [T] its pre-activation (the gate's for gated layers). */
+  pre: Float32Array;
+  firingRate: number;
+  w2Norm: number;
+}
+
+/** Messages the host posts to the webview. */
+export type HostToWebview =
+  /** A run finished: draw everything. */
+  | { type: 'run'; run: RunView }
+  /** The heatmap window the webview asked for. */
+  | { type: 'heatmap'; window: HeatmapWindow }
+  /** The neuron the webview asked for, across every token. */
+  | { type: 'neuron'; neuron: NeuronView }
+  /** A run started (message) or ended (null). */
+  | { type: 'busy'; message: string | null }
+  /** The last run failed; the previous charts stay. */
+  | { type: 'error'; message: string }
+  /** Nothing to show (a restored panel without a request). */
+  | { type: 'empty'; message: string };
+
+/** Inputs the webview may ask for: it can keep the current inputs file but never name a path. */
+export type WebviewInputs = { kind: 'file' } | { kind: 'random'; tokens: number; seed: number } | { kind: 'current' };
+
+/** Messages the webview posts to the host. */
+export type WebviewToHost =
+  /** The webview loaded and listens; always the first message. */
+  | { type: 'ready' }
+  /** Re-run with these controls ('auto' = the layer's own activation). */
+  | { type: 'rerun'; layer: string; activation: ActivationName | 'auto'; inputs: WebviewInputs }
+  /** Open a dialog on the host to pick an inputs file, then re-run. */
+  | { type: 'pickInputsFile' }
+  /** Send this window of the heatmap's unit axis. */
+  | { type: 'heatmap'; sort: UnitSort; start: number; end: number }
+  /** Send this neuron across all tokens. */
+  | { type: 'neuron'; index: number }
+  /** Run the Export Trace command. */
+  | { type: 'export' }
+  /** The charts are drawn (for the status line and the tests). */
+  | { type: 'rendered'; layer: string; tokens: number; nonBlank: boolean; ms: number }
+  /** An error inside the webview, for the output channel. */
+  | { type: 'log'; message: string };
+
+/** Largest number of random tokens the panel may ask for. */
+export const MAX_RANDOM_TOKENS = 4096;
+const MAX_STRING = 2000;
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function isInt(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+function isStr(v: unknown, max = MAX_STRING): v is string {
+  return typeof v === 'string' && v.length <= max;
+}
+function isActivation(v: unknown): v is ActivationName {
+  return typeof v === 'string' && (ACTIVATIONS as readonly string[]).includes(v);
+}
+
+function parseWebviewInputs(v: unknown): WebviewInputs | undefined {
+  if (!isObj(v)) return undefined;
+  switch (v.kind) {
+    case 'file':
+    case 'current':
+      return { kind: v.kind };
+    case 'random':
+      return isInt(v.tokens, 1, MAX_RANDOM_TOKENS) && isInt(v.seed, 0, 0xffffffff)
+        ? { kind: 'random', tokens: v.tokens, seed: v.seed }
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The message if `raw` is a well-formed WebviewToHost, else undefined. Checks types and ranges
+ * that do not depend on the run (the host still checks a neuron index against d_ff).
+ */
+export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
+  if (!isObj(raw) || typeof raw.type !== 'string') return undefined;
+  const type = raw.type as WebviewToHost['type'];
+  switch (type) {
+    case 'ready':
+    case 'pickInputsFile':
+    case 'export':
+      return { type };
+    case 'rerun': {
+      const inputs = parseWebviewInputs(raw.inputs);
+      if (!isStr(raw.layer, 500) || !inputs) return undefined;
+      if (raw.activation !== 'auto' && !isActivation(raw.activation)) return undefined;
+      return { type, layer: raw.layer, activation: raw.activation, inputs };
+    }
+    case 'heatmap':
+      if (raw.sort !== 'firing' && raw.sort !== 'index') return undefined;
+      if (!isInt(raw.start, 0, 1 << 30) || !isInt(raw.end, 1, 1 << 30) || raw.end <= raw.start) return undefined;
+      return { type, sort: raw.sort, start: raw.start, end: raw.end };
+    case 'neuron':
+      return isInt(raw.index, 0, 1 << 30) ? { type, index: raw.index } : undefined;
+    case 'rendered':
+      if (!isStr(raw.layer, 500) || !isInt(raw.tokens, 0, 1 << 24) || typeof raw.nonBlank !== 'boolean') return undefined;
+      if (typeof raw.ms !== 'number' || !Number.isFinite(raw.ms)) return undefined;
+      return { type, layer: raw.layer, tokens: raw.tokens, nonBlank: raw.nonBlank, ms: raw.ms };
+    case 'log':
+      return typeof raw.message === 'string' ? { type, message: raw.message.slice(0, MAX_STRING) } : undefined;
+    default: {
+      const never: never = type;
+      void never;
+      return undefined;
+    }
+  }
+}
+
+function parseInputSpec(v: unknown): InputSpec | undefined {
+  if (!isObj(v)) return undefined;
+  switch (v.kind) {
+    case 'file':
+      return { kind: 'file' };
+    case 'random':
+      return isInt(v.tokens, 1, MAX_RANDOM_TOKENS) && isInt(v.seed, 0, 0xffffffff)
+        ? { kind: 'random', tokens: v.tokens, seed: v.seed }
+        : undefined;
+    case 'inputsFile':
+      return isStr(v.path) && v.path.length > 0 ? { kind: 'inputsFile', path: v.path } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** A PanelRequest from a restored webview's saved state, or undefined when it is not one. */
+export function parsePanelRequest(raw: unknown): PanelRequest | undefined {
+  if (!isObj(raw) || !isStr(raw.file) || raw.file.length === 0) return undefined;
+  const inputs = parseInputSpec(raw.inputs);
+  if (!inputs) return undefined;
+  if (raw.layer !== undefined && !isStr(raw.layer, 500)) return undefined;
+  if (raw.activation !== undefined && !isActivation(raw.activation)) return undefined;
+  const req: PanelRequest = { file: raw.file, inputs };
+  if (typeof raw.layer === 'string') req.layer = raw.layer;
+  if (raw.activation !== undefined) req.activation = raw.activation;
+  return req;
+}
+
+/** What the webview keeps with setState (and the serializer receives after a restart). */
+export interface PanelState {
+  request?: PanelRequest;
+  view?: { sort: UnitSort; start: number; end: number; token: number; neuron: number | null };
+}
