@@ -1,2 +1,132 @@
-// Placeholder: the compute worker lands with issue 5.
-export {};
+/**
+ * The compute worker: runs layers and inspections off the extension host's thread with the
+ * fastest GEMM this engine has (src/kernels), posts progress, and transfers result arrays.
+ * Started by ComputeClient (src/worker/client.ts) with `WorkerStartData`. No `vscode` import.
+ */
+import { promises as fs } from 'fs';
+import { parentPort, workerData } from 'worker_threads';
+import { describeError, FfnLensError, isFfnLensError } from '../core/errors';
+import type { Gemm } from '../core/gemm';
+import { createGemmEngine, lowerThreadPriority } from '../kernels';
+import { inspectFile, runLayer } from '../pipeline';
+import type { FromWorker, ToWorker, WorkerError, WorkerStartData } from '../protocol/worker';
+
+if (!parentPort) throw new Error('src/worker/worker.ts runs as a worker thread');
+const port = parentPort;
+const start = workerData as WorkerStartData;
+const cancelFlag = new Int32Array(start.cancelFlag);
+
+const engine = createGemmEngine({ threads: start.threads, path: start.kernel, helperNice: start.nice });
+/**
+ * Jobs wait for this: libuv's thread pool (process-wide, created on first use) must exist before
+ * this thread lowers its priority, or its threads would inherit it; then the GEMM helper threads,
+ * which boot only once this thread's event loop runs, and a warm kernel.
+ */
+const engineReady = fs.stat(__filename).then(
+  () => undefined,
+  () => undefined,
+).then(() => {
+  lowerThreadPriority(start.nice);
+  return engine.ready();
+});
+/** Requests in flight, so a `cancel` message can abort their I/O. */
+const controllers = new Map<number, AbortController>();
+
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+/**
+ * The buffers of the typed arrays in `value` that can be moved without copying: each must be
+ * a plain ArrayBuffer the view covers whole (a slice of a pooled buffer stays a copy).
+ */
+function transferables(value: unknown, out = new Set<ArrayBuffer>()): ArrayBuffer[] {
+  if (ArrayBuffer.isView(value)) {
+    const b = value.buffer;
+    if (b instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === b.byteLength) out.add(b);
+  } else if (Array.isArray(value)) {
+    for (const v of value) transferables(v, out);
+  } else if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) transferables(v, out);
+  }
+  return [...out];
+}
+
+function toWorkerError(e: unknown): WorkerError {
+  if (isFfnLensError(e)) return { name: 'FfnLensError', message: e.message, file: e.file, kind: e.kind };
+  return { name: e instanceof Error ? e.name : 'Error', message: describeError(e) };
+}
+
+/** The engine's GEMM, stoppable between column chunks when the host flags request `id`. */
+function gemmFor(id: number, controller: AbortController): Gemm {
+  return (a, b, m, k, n, out, bias) => {
+    engine.cancelCheck = () => {
+      if (Atomics.load(cancelFlag, 0) !== id) return false;
+      controller.abort();
+      return true;
+    };
+    try {
+      return engine.gemm(a, b, m, k, n, out, bias);
+    } finally {
+      engine.cancelCheck = undefined;
+    }
+  };
+}
+
+async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit' }>): Promise<void> {
+  const controller = new AbortController();
+  controllers.set(msg.id, controller);
+  const { id } = msg;
+  try {
+    await engineReady;
+    switch (msg.type) {
+      case 'run': {
+        const result = await runLayer(msg.request, {
+          signal: controller.signal,
+          onProgress: (progress) => post({ type: 'progress', id, progress }),
+          gemm: gemmFor(id, controller),
+        });
+        post({ type: 'runResult', id, result }, transferables(result));
+        break;
+      }
+      case 'inspect': {
+        const result = await inspectFile(msg.path, { stats: msg.stats, signal: controller.signal, memoryBudgetBytes: msg.memoryBudgetBytes });
+        post({ type: 'inspectResult', id, result }, transferables(result));
+        break;
+      }
+      default: {
+        const never: never = msg;
+        throw new Error(`unknown request ${JSON.stringify(never)}`);
+      }
+    }
+  } catch (e) {
+    // A request cancelled while it ran reports `cancelled`, whatever the abort broke on the way.
+    const error = controller.signal.aborted && !(isFfnLensError(e) && e.kind === 'cancelled') ? new FfnLensError('cancelled', undefined, 'cancelled') : e;
+    post({ type: 'error', id, error: toWorkerError(error) });
+  } finally {
+    controllers.delete(id);
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'run':
+    case 'inspect':
+      void handle(msg);
+      break;
+    case 'cancel':
+      controllers.get(msg.id)?.abort();
+      break;
+    case 'exit':
+      process.exit(msg.code);
+      break;
+    default: {
+      const never: never = msg;
+      throw new Error(`unknown message ${JSON.stringify(never)}`);
+    }
+  }
+});
+
+void engineReady.then(() =>
+  post({ type: 'ready', kernel: { path: engine.path, threads: engine.threads, relaxedSimdByFlag: engine.features.relaxedSimdByFlag } }),
+);

@@ -1,0 +1,80 @@
+/**
+ * Large generated safetensors files for the benchmark, written in 4 MiB pieces so the bench never
+ * holds a file in memory. The caller deletes them.
+ */
+import * as fs from 'fs';
+import { fill } from './shapes';
+
+export interface GenTensor {
+  name: string;
+  shape: number[];
+  /** values are deterministic per seed; 0 writes zeros (fast filler) */
+  seed: number;
+  scale?: number;
+}
+
+const PIECE = 1 << 20; // floats per write (4 MiB)
+
+/** Writes an F32 safetensors file; returns its size in bytes. */
+export function writeSafetensors(path: string, tensors: GenTensor[]): number {
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt', source: 'bench/files.ts' } };
+  let offset = 0;
+  for (const t of tensors) {
+    const bytes = 4 * t.shape.reduce((a, b) => a * b, 1);
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let text = JSON.stringify(header);
+  text += ' '.repeat((8 - ((8 + Buffer.byteLength(text)) % 8)) % 8); // keep the data 8-byte aligned
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
+  const fd = fs.openSync(path, 'w');
+  try {
+    fs.writeSync(fd, len);
+    fs.writeSync(fd, text);
+    const piece = new Float32Array(PIECE);
+    for (const t of tensors) {
+      let left = t.shape.reduce((a, b) => a * b, 1);
+      let seed = t.seed;
+      while (left > 0) {
+        const n = Math.min(left, PIECE);
+        const view = piece.subarray(0, n);
+        if (t.seed === 0) view.fill(0);
+        else fill(view, seed++, t.scale ?? 1);
+        fs.writeSync(fd, new Uint8Array(view.buffer, 0, n * 4));
+        left -= n;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return fs.statSync(path).size;
+}
+
+/** A GPT-2-small-like file of about 1 GB: embeddings, one MLP layer (h.0, float32) and filler. */
+export function gpt2Tensors(): GenTensor[] {
+  const d = 768;
+  const f = 3072;
+  return [
+    { name: 'transformer.wte.weight', shape: [50257, d], seed: 0 },
+    { name: 'transformer.wpe.weight', shape: [1024, d], seed: 0 },
+    { name: 'h.0.attn.c_attn.weight', shape: [d, 3 * d], seed: 0 },
+    { name: 'h.0.mlp.c_fc.weight', shape: [d, f], seed: 11, scale: 1 / Math.sqrt(d) },
+    { name: 'h.0.mlp.c_fc.bias', shape: [f], seed: 12, scale: 0.1 },
+    { name: 'h.0.mlp.c_proj.weight', shape: [f, d], seed: 13, scale: 1 / Math.sqrt(f) },
+    { name: 'h.0.mlp.c_proj.bias', shape: [d], seed: 14, scale: 0.1 },
+    ...Array.from({ length: 6 }, (_, i) => ({ name: `extra.${i}.weight`, shape: [4096, 8192], seed: 0 })),
+  ];
+}
+
+/** One B-sized plain layer (d_model 4096, d_ff 11008), GPT-2 naming, about 360 MB. */
+export function bTensors(): GenTensor[] {
+  const d = 4096;
+  const f = 11008;
+  return [
+    { name: 'h.0.mlp.c_fc.weight', shape: [d, f], seed: 21, scale: 1 / Math.sqrt(d) },
+    { name: 'h.0.mlp.c_fc.bias', shape: [f], seed: 22, scale: 0.1 },
+    { name: 'h.0.mlp.c_proj.weight', shape: [f, d], seed: 23, scale: 1 / Math.sqrt(f) },
+    { name: 'h.0.mlp.c_proj.bias', shape: [d], seed: 24, scale: 0.1 },
+  ];
+}

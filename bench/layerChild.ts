@@ -1,0 +1,34 @@
+/**
+ * Runs in a fresh Node process (bundled by the bench): one layer of a file through runLayer with
+ * the threaded WebAssembly GEMM, reporting time, peak RSS and the bytes the reader read.
+ * `node layerChild.js <file> <tokens> <threads>` prints one JSON line.
+ */
+import { createGemmEngine } from '../src/kernels';
+import { openSafetensorsSource } from '../src/formats/safetensors';
+import { findLayers, loadLayer } from '../src/layers';
+import { runLayer } from '../src/pipeline';
+
+async function main(): Promise<void> {
+  const [file, tokens, threads] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+  const baselineRss = process.memoryUsage().rss;
+  const engine = createGemmEngine({ threads });
+  await engine.ready();
+  const t0 = performance.now();
+  const r = await runLayer({ file, inputs: { kind: 'random', tokens, seed: 1 }, activation: 'relu' }, { gemm: engine.gemm });
+  const ms = performance.now() - t0;
+  const peakRss = process.resourceUsage().maxRSS * 1024;
+  // The same reads runLayer makes, through a source whose counter we can see.
+  const source = await openSafetensorsSource(file);
+  const layer = findLayers(source.tensors, source.hints, file)[0];
+  await loadLayer(source, layer);
+  const bytesRead = source.bytesRead;
+  await source.close();
+  const layerBytes = 4 * (2 * r.dModel * r.dFf + r.dFf + r.dModel);
+  await engine.dispose();
+  console.log(JSON.stringify({ ms, loadMs: r.timings.loadMs, computeMs: r.timings.computeMs, baselineRss, peakRss, bytesRead, layerBytes, kernel: engine.path }));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

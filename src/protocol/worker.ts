@@ -1,0 +1,66 @@
+/**
+ * Messages between the extension host (ComputeClient) and the compute worker (src/worker/worker.ts).
+ * Every request carries an id the replies repeat; typed arrays in results are transferred, not
+ * copied. No `vscode` import.
+ */
+import type { ErrorKind } from '../core/errors';
+import type { InspectResult, Progress, RunRequest, RunResult } from './run';
+
+/** The matrix kernel a worker runs (see src/kernels). */
+export type KernelPath = 'relaxed-simd' | 'simd' | 'ts';
+
+/** What the host passes as `workerData` when it starts the worker. */
+export interface WorkerStartData {
+  /** GEMM threads including the worker's own (1 = no helper threads). */
+  threads: number;
+  /** Force a kernel; `auto` takes the best the engine supports. */
+  kernel: KernelPath | 'auto';
+  /**
+   * One Int32 the host sets to the id of a cancelled request, so a matrix product running in the
+   * worker can stop between column chunks without waiting for the `cancel` message to be read.
+   */
+  cancelFlag: SharedArrayBuffer;
+  /** Nice value for the worker and its GEMM threads, so the host's thread wins the CPU (Linux only; 0 = unchanged). */
+  nice: number;
+}
+
+/** Host -> worker. */
+export type ToWorker =
+  /** Run one layer (the worker answers `runResult` or `error`, with `progress` on the way). */
+  | { type: 'run'; id: number; request: RunRequest }
+  /** Inspect a file (answered by `inspectResult` or `error`). */
+  | { type: 'inspect'; id: number; path: string; stats: boolean; memoryBudgetBytes?: number }
+  /** Stop request `id`; the worker answers it with a `cancelled` error as soon as it notices. */
+  | { type: 'cancel'; id: number }
+  /** Exit the worker thread at once with `code`, as a crash would (used to test recovery). */
+  | { type: 'exit'; code: number };
+
+/** An error carried across the thread boundary; `FfnLensError`s keep their file and kind. */
+export interface WorkerError {
+  /** `FfnLensError` for the user's mistakes, else the original error's name. */
+  name: string;
+  message: string;
+  file?: string;
+  kind?: ErrorKind;
+}
+
+/** Which kernel the worker ended up with. */
+export interface WorkerKernelInfo {
+  path: KernelPath;
+  threads: number;
+  /** Relaxed SIMD works only because the worker turned V8's experimental flag on (Node 20). */
+  relaxedSimdByFlag: boolean;
+}
+
+/** Worker -> host. */
+export type FromWorker =
+  /** The worker started and built its kernel; sent once, before any reply. */
+  | { type: 'ready'; kernel: WorkerKernelInfo }
+  /** How far request `id` has got. */
+  | { type: 'progress'; id: number; progress: Progress }
+  /** Request `id` (a `run`) finished; its typed arrays were transferred. */
+  | { type: 'runResult'; id: number; result: RunResult }
+  /** Request `id` (an `inspect`) finished. */
+  | { type: 'inspectResult'; id: number; result: InspectResult }
+  /** Request `id` failed (kind `cancelled` when it was cancelled). */
+  | { type: 'error'; id: number; error: WorkerError };
