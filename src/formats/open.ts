@@ -8,6 +8,7 @@ import { promises as fs } from 'fs';
 import * as nodePath from 'path';
 import { FfnLensError, isFfnLensError } from '../core/errors';
 import { type ConfigHints, readConfigBeside } from './configJson';
+import { readStats } from './fileRange';
 import { PICKLE_PROBE_BYTES, type PickleKind, looksLikePickle } from './pickle';
 import type { SourceHints, TensorSource, WeightFormat } from './source';
 
@@ -116,6 +117,7 @@ async function readHead(path: string): Promise<Uint8Array> {
     if (!stat.isFile()) throw new FfnLensError('is not a regular file', path);
     const buf = new Uint8Array(PICKLE_PROBE_BYTES);
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    readStats.bytes += bytesRead;
     return buf.subarray(0, bytesRead);
   } catch (e) {
     if (isFfnLensError(e)) throw e;
