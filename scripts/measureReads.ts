@@ -2,7 +2,7 @@
 // to os.tmpdir() in streamed 4 MB chunks (wte [50257, 768], then per layer h.N.mlp.c_fc [768, 3072]
 // + bias and h.N.mlp.c_proj [3072, 768] + bias), counts the bytes `inspect --no-stats` and a run of
 // one layer read through the readers' process-wide counter (readStats in src/formats/fileRange.ts),
-// prints a markdown table and deletes the file. The table in docs/formats.md comes from this script.
+// prints a markdown table and deletes the file. The README's ranged-reads table comes from this script.
 // Run: `npx tsx scripts/measureReads.ts [--layers 12,46]` (46 layers make the ~1 GB file; 12 is GPT-2 small).
 import { promises as fs } from 'fs';
 import * as os from 'os';

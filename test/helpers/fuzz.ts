@@ -886,7 +886,7 @@ export async function bitFlips(spec: CorpusSpec, from: number, to: number): Prom
   return report(spec, `bit flips of bytes ${from}..${to}`, stats);
 }
 
-/** Prints a corpus run's outcome mix when FFN_LENS_FUZZ_STATS is set (for docs/robustness.md). */
+/** Prints a corpus run's outcome mix when FFN_LENS_FUZZ_STATS is set (for the README's robustness section). */
 function report(spec: CorpusSpec, what: string, stats: CorpusStats): CorpusStats {
   if (process.env.FFN_LENS_FUZZ_STATS) console.log(`      [corpus] ${spec.name} ${what}: ${JSON.stringify(stats)}`);
   return stats;

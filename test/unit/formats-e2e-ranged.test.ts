@@ -3,7 +3,7 @@
  * inspected without statistics and has its middle layer run, and the process-wide byte counter
  * (`readStats`, every RangeReader read plus the format sniffer's probe) must show that only the
  * header and that one layer's tensors were read. The one overhead is documented in
- * docs/formats.md: `openSource` sniffs the first PICKLE_PROBE_BYTES to pick the reader and refuse
+ * the README (Ranged reads): `openSource` sniffs the first PICKLE_PROBE_BYTES to pick the reader and refuse
  * pickles; GGUF's first header read is GGUF_LIMITS.firstReadBytes; npz listing reads the zip end
  * records, the central directory and each member's .npy header.
  */
