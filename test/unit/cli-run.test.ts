@@ -1,30 +1,13 @@
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writeJsonLayer, type JsonConvention, type JsonStyle, type MathWeights } from '../helpers/jsonFixtures';
 import { closeTo, gaussian, randomMatrix, referenceFfn, type RefWeights } from '../helpers/reference';
+import { buildCliOnce, runCli } from '../helpers/cli';
 
-// Spawns the BUILT bundle, as scripts do. The bundle is rebuilt once per mocha process.
-const ROOT = path.resolve(__dirname, '../..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
 
-function buildCliOnce(): void {
-  const g = globalThis as { __ffnLensCliBuilt?: boolean };
-  if (g.__ffnLensCliBuilt) return;
-  const started = Date.now();
-  const r = spawnSync(process.execPath, ['esbuild.js'], { cwd: ROOT, encoding: 'utf8' });
-  // Another bundle failing to build must not hide a fresh dist/cli.js.
-  const fresh = fs.existsSync(CLI) && fs.statSync(CLI).mtimeMs >= started - 1000;
-  if (!fresh) throw new Error(`building dist/cli.js failed:\n${r.stderr}`);
-  g.__ffnLensCliBuilt = true;
-}
-
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = runCli;
 
 /** Runs the CLI, expects exit 0 and one JSON document on stdout. */
 function cliJson<T = Record<string, unknown>>(...args: string[]): { doc: T; stderr: string } {

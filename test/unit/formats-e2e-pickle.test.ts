@@ -9,19 +9,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tempDir, zipBytes } from '../helpers/binaryWriters';
+import { CLI, buildCliOnce } from '../helpers/cli';
 
-const ROOT = path.resolve(__dirname, '../..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-
-function buildCliOnce(): void {
-  const g = globalThis as { __ffnLensCliBuilt?: boolean };
-  if (g.__ffnLensCliBuilt) return;
-  const started = Date.now();
-  const r = spawnSync(process.execPath, ['esbuild.js'], { cwd: ROOT, encoding: 'utf8' });
-  const fresh = fs.existsSync(CLI) && fs.statSync(CLI).mtimeMs >= started - 1000;
-  if (!fresh) throw new Error(`building dist/cli.js failed:\n${r.stderr}`);
-  g.__ffnLensCliBuilt = true;
-}
 
 /** pickle protocol 2: PROTO 2, EMPTY_DICT, STOP: what `pickle.dump({}, f, 2)` writes. */
 const RAW_PICKLE = Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]);

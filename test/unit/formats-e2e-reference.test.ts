@@ -17,22 +17,10 @@ import { GGML_TYPE, buildGguf, f16Bits as ggufF16Bits, tensorF16, tensorF32, typ
 import { writeJsonLayer } from '../helpers/jsonFixtures';
 import { hasNumpy, numpySavez, type NumpyHeader } from '../helpers/numpyWriter';
 import { closeTo, gaussian, randomMatrix, referenceFfn, type RefWeights } from '../helpers/reference';
+import { CLI, buildCliOnce } from '../helpers/cli';
 
 // ---- the CLI, built once per mocha process (as test/unit/cli-run.test.ts does) ----
 
-const ROOT = path.resolve(__dirname, '../..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-
-function buildCliOnce(): void {
-  const g = globalThis as { __ffnLensCliBuilt?: boolean };
-  if (g.__ffnLensCliBuilt) return;
-  const started = Date.now();
-  const r = spawnSync(process.execPath, ['esbuild.js'], { cwd: ROOT, encoding: 'utf8' });
-  // Another bundle (webview, worker) failing to build must not hide a fresh dist/cli.js.
-  const fresh = fs.existsSync(CLI) && fs.statSync(CLI).mtimeMs >= started - 1000;
-  if (!fresh) throw new Error(`building dist/cli.js failed:\n${r.stderr}`);
-  g.__ffnLensCliBuilt = true;
-}
 
 /** Runs the CLI; expects exit 0, an empty stderr and one JSON document on stdout. */
 function cliJson<T>(...args: string[]): T {
