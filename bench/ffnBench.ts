@@ -1,7 +1,8 @@
 /**
- * FFN Lens's forward pass on the benchmark shapes, in this thread, with the weights resident in
- * kernel memory (as a loader decoding straight into `engine.alloc` arrays would leave them) and,
- * for A and B, also as ordinary arrays (each product then copies its weight matrix in first).
+ * FFN Lens's forward pass on the benchmark shapes, in this thread, as the pipeline runs it in the
+ * worker: weights resident in kernel memory (the loader decodes straight into `engine.alloc`
+ * arrays) and the trace allocated there too. For comparison: the same with fresh ordinary trace
+ * arrays, and (A and B) with weights in ordinary arrays (each product then copies its matrix in).
  */
 import { forward } from '../src/core/ffn';
 import type { FfnWeights } from '../src/core/types';
@@ -12,6 +13,8 @@ export interface FfnTiming {
   name: string;
   /** ms per forward pass, one entry per timed repetition (or batch, for tiny shapes) */
   residentMs: number[];
+  /** the same with the trace in fresh ordinary arrays (forward without `alloc`) */
+  freshTraceMs: number[];
   /** the same with weights in ordinary Float32Arrays (A and B only) */
   copyInMs?: number[];
   /** the matrix products alone, into preallocated outputs (no fresh arrays, no activation) */
@@ -40,8 +43,20 @@ function release(w: FfnWeights, engine: GemmEngine): void {
 }
 
 /** ms per forward: `reps` timings; tiny shapes are timed in batches so the clock resolves them. */
-function time(c: FfnCase, w: FfnWeights, x: Float32Array, engine: GemmEngine, reps: number): number[] {
-  const run = (): unknown => forward(w, x, c.T, { gemm: engine.gemm });
+function time(c: FfnCase, w: FfnWeights, x: Float32Array, engine: GemmEngine, reps: number, useAlloc: boolean): number[] {
+  const held: Float32Array[] = [];
+  const alloc = (n: number): Float32Array => {
+    const a = engine.alloc(n);
+    held.push(a);
+    return a;
+  };
+  const run = (): unknown => {
+    if (!useAlloc) return forward(w, x, c.T, { gemm: engine.gemm });
+    const trace = forward(w, x, c.T, { gemm: engine.gemm, alloc });
+    for (const a of held) engine.release(a);
+    held.length = 0;
+    return trace;
+  };
   const batch = c.T * c.d * c.f < 1e6 ? 100 : 1;
   for (let i = 0; i < Math.min(3, reps) * batch; i++) run();
   const out: number[] = [];
@@ -76,13 +91,14 @@ function timeGemms(c: FfnCase, w: FfnWeights, x: Float32Array, engine: GemmEngin
 export function benchFfn(c: FfnCase, engine: GemmEngine): FfnTiming {
   const x = fill(new Float32Array(c.T * c.d), 6);
   const resident = weightsFor(c, (n) => engine.alloc(n));
-  const residentMs = time(c, resident, x, engine, c.reps);
+  const residentMs = time(c, resident, x, engine, c.reps, true);
+  const freshTraceMs = time(c, resident, x, engine, c.reps, false);
   const gemmOnlyMs = timeGemms(c, resident, x, engine, c.reps);
   release(resident, engine);
-  const result: FfnTiming = { name: c.name, residentMs, gemmOnlyMs };
+  const result: FfnTiming = { name: c.name, residentMs, freshTraceMs, gemmOnlyMs };
   if (!c.gated && c.name !== 'C') {
     const plain = weightsFor(c, (n) => new Float32Array(n));
-    result.copyInMs = time(c, plain, x, engine, Math.max(3, Math.ceil(c.reps / 3)));
+    result.copyInMs = time(c, plain, x, engine, Math.max(3, Math.ceil(c.reps / 3)), false);
   }
   return result;
 }

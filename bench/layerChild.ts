@@ -1,6 +1,7 @@
 /**
  * Runs in a fresh Node process (bundled by the bench): one layer of a file through runLayer with
- * the threaded WebAssembly GEMM, reporting time, peak RSS and the bytes the reader read.
+ * the threaded WebAssembly GEMM and the kernel's allocator (as the worker runs it), reporting
+ * time, peak RSS and the bytes the reader read.
  * `node layerChild.js <file> <tokens> <threads>` prints one JSON line.
  */
 import { createGemmEngine } from '../src/kernels';
@@ -14,8 +15,16 @@ async function main(): Promise<void> {
   const engine = createGemmEngine({ threads });
   await engine.ready();
   const t0 = performance.now();
-  const r = await runLayer({ file, inputs: { kind: 'random', tokens, seed: 1 }, activation: 'relu' }, { gemm: engine.gemm });
+  // As the worker runs it: weights and trace in kernel memory, released after the result.
+  const held: Float32Array[] = [];
+  const alloc = (n: number): Float32Array => {
+    const a = engine.alloc(n);
+    held.push(a);
+    return a;
+  };
+  const r = await runLayer({ file, inputs: { kind: 'random', tokens, seed: 1 }, activation: 'relu' }, { gemm: engine.gemm, alloc });
   const ms = performance.now() - t0;
+  for (const a of held) engine.release(a);
   const peakRss = process.resourceUsage().maxRSS * 1024;
   // The same reads runLayer makes, through a source whose counter we can see.
   const source = await openSafetensorsSource(file);

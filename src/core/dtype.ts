@@ -46,11 +46,20 @@ function checkLength(kind: string, bytes: Uint8Array, size: number): number {
   return bytes.length / size;
 }
 
-/** f16 values from raw bytes (any offset, either byte order) to float32. */
-export function decodeF16(bytes: Uint8Array, littleEndian = true): Float32Array {
+/** `out` when given (it must hold exactly `n` values), else a fresh array. */
+function target(out: Float32Array | undefined, n: number): Float32Array {
+  if (!out) return new Float32Array(n);
+  if (out.length !== n) throw new RangeError(`decode: the output holds ${out.length} values, the data ${n}`);
+  return out;
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** f16 values from raw bytes (any offset, either byte order) to float32, into `out` when given. */
+export function decodeF16(bytes: Uint8Array, littleEndian = true, out?: Float32Array): Float32Array {
   const n = checkLength('F16', bytes, 2);
   const table = f16Lookup();
-  const out = new Float32Array(n);
+  out = target(out, n);
   const lo = littleEndian ? 0 : 1;
   const hi = 1 - lo;
   for (let i = 0, j = 0; i < n; i++, j += 2) out[i] = table[bytes[j + lo] | (bytes[j + hi] << 8)];
@@ -58,11 +67,11 @@ export function decodeF16(bytes: Uint8Array, littleEndian = true): Float32Array 
 }
 
 /** bf16 values from raw bytes (any offset, either byte order) to float32; bit-exact, NaN payloads kept. */
-export function decodeBF16(bytes: Uint8Array, littleEndian = true): Float32Array {
+export function decodeBF16(bytes: Uint8Array, littleEndian = true, out?: Float32Array): Float32Array {
   const n = checkLength('BF16', bytes, 2);
-  const out = new Float32Array(n);
+  out = target(out, n);
   // Write the float32 bit patterns through an integer view of the output: no float round trip.
-  const bits = new Uint32Array(out.buffer);
+  const bits = new Uint32Array(out.buffer, out.byteOffset, n);
   const lo = littleEndian ? 0 : 1;
   const hi = 1 - lo;
   for (let i = 0, j = 0; i < n; i++, j += 2) bits[i] = ((bytes[j + hi] << 24) | (bytes[j + lo] << 16)) >>> 0;
@@ -70,19 +79,24 @@ export function decodeBF16(bytes: Uint8Array, littleEndian = true): Float32Array
 }
 
 /** f32 values from raw bytes (any offset, either byte order); a bit-exact copy, never a view of `bytes`. */
-export function decodeF32(bytes: Uint8Array, littleEndian = true): Float32Array {
+export function decodeF32(bytes: Uint8Array, littleEndian = true, out?: Float32Array): Float32Array {
   const n = checkLength('F32', bytes, 4);
-  const out = new Float32Array(n);
-  const bits = new Uint32Array(out.buffer);
+  out = target(out, n);
+  if (littleEndian === HOST_LITTLE_ENDIAN) {
+    // Same byte order: a byte copy (any alignment) is the bit-exact decode.
+    new Uint8Array(out.buffer, out.byteOffset, n * 4).set(bytes);
+    return out;
+  }
+  const bits = new Uint32Array(out.buffer, out.byteOffset, n);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < n; i++) bits[i] = view.getUint32(i * 4, littleEndian);
   return out;
 }
 
 /** f64 values from raw bytes (any offset, either byte order), rounded to the nearest float32. */
-export function decodeF64(bytes: Uint8Array, littleEndian = true): Float32Array {
+export function decodeF64(bytes: Uint8Array, littleEndian = true, out?: Float32Array): Float32Array {
   const n = checkLength('F64', bytes, 8);
-  const out = new Float32Array(n);
+  out = target(out, n);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, littleEndian);
   return out;

@@ -10,6 +10,11 @@ import { ACTIVATIONS, FfnTrace, FfnWeights } from './types';
 export interface ForwardOptions {
   /** The matrix kernel to use (defaults to the TypeScript i-k-j kernel). */
   gemm?: Gemm;
+  /**
+   * Where the trace's arrays come from (e.g. the matrix kernel's `alloc`, so products write in
+   * place instead of into fresh memory). The caller owns and releases them. Default: ordinary arrays.
+   */
+  alloc?: (length: number) => Float32Array;
 }
 
 function checkLength(what: string, got: number, want: number, shape: string): void {
@@ -65,20 +70,28 @@ export function forward(weights: FfnWeights, input: Float32Array, tokens: number
   const { dModel, dFf, activation } = weights;
   validateInput(input, tokens, dModel);
   const mm = options.gemm ?? defaultGemm;
-  const x = input.slice();
+  const alloc = options.alloc ?? ((length: number) => new Float32Array(length));
+  /** A copy of `src` in an allocated array. */
+  const copy = (src: Float32Array): Float32Array => {
+    const out = alloc(src.length);
+    out.set(src);
+    return out;
+  };
+  const x = copy(input);
+  const rows = (width: number): Float32Array => alloc(tokens * width);
   let preActivation: Float32Array;
   let up: Float32Array | undefined;
   let hidden: Float32Array;
   if (isGated(activation)) {
     // validateWeights guarantees wGate for gated activations.
-    preActivation = mm(x, weights.wGate as Float32Array, tokens, dModel, dFf, undefined, weights.bGate);
-    up = mm(x, weights.w1, tokens, dModel, dFf, undefined, weights.b1);
-    hidden = gateInPlace(activation, preActivation.slice(), up);
+    preActivation = mm(x, weights.wGate as Float32Array, tokens, dModel, dFf, rows(dFf), weights.bGate);
+    up = mm(x, weights.w1, tokens, dModel, dFf, rows(dFf), weights.b1);
+    hidden = gateInPlace(activation, copy(preActivation), up);
   } else {
-    preActivation = mm(x, weights.w1, tokens, dModel, dFf, undefined, weights.b1);
-    hidden = activateInPlace(toPlain(activation), preActivation.slice());
+    preActivation = mm(x, weights.w1, tokens, dModel, dFf, rows(dFf), weights.b1);
+    hidden = activateInPlace(toPlain(activation), copy(preActivation));
   }
-  const output = mm(hidden, weights.w2, tokens, dFf, dModel, undefined, weights.b2);
+  const output = mm(hidden, weights.w2, tokens, dFf, dModel, rows(dModel), weights.b2);
   const trace: FfnTrace = { tokens, dModel, dFf, activation, input: x, preActivation, hidden, output };
   if (up) trace.up = up;
   return trace;

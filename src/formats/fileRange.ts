@@ -50,9 +50,11 @@ export class RangeReader {
 
   /**
    * Reads exactly `length` bytes at `offset` into a fresh buffer (its own ArrayBuffer, byteOffset 0,
-   * so typed views over it are aligned). `what` names the thing being read for error messages.
+   * so typed views over it are aligned), or into `into` (exactly `length` bytes) when given, so a
+   * caller can read a tensor straight into its final array. `what` names the thing being read for
+   * error messages.
    */
-  async read(offset: number, length: number, signal?: AbortSignal, what = 'data'): Promise<Uint8Array> {
+  async read(offset: number, length: number, signal?: AbortSignal, what = 'data', into?: Uint8Array): Promise<Uint8Array> {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new FfnLensError(`${what}: invalid byte range (offset ${offset}, length ${length})`, this.path);
     }
@@ -68,7 +70,8 @@ export class RangeReader {
     const handle = this.handle;
     if (!handle) throw new FfnLensError(`${what}: the file was already closed`, this.path);
     throwIfAborted(signal, this.path);
-    const out = new Uint8Array(length);
+    if (into && into.length !== length) throw new RangeError(`${what}: the target holds ${into.length} bytes, the read ${length}`);
+    const out = into ?? new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const want = Math.min(SLICE, length - done);

@@ -48,13 +48,13 @@ export function scaleMinK4(j: number, q: Uint8Array, p: number): [scale: number,
 
 const DECODERS: Record<string, BlockDecoder> = {
   F32(src, _dv, s, out, o, n) {
-    out.set(decodeF32(src.subarray(s, s + 4 * n)), o);
+    decodeF32(src.subarray(s, s + 4 * n), true, out.subarray(o, o + n));
   },
   F16(src, _dv, s, out, o, n) {
-    out.set(decodeF16(src.subarray(s, s + 2 * n)), o);
+    decodeF16(src.subarray(s, s + 2 * n), true, out.subarray(o, o + n));
   },
   BF16(src, _dv, s, out, o, n) {
-    out.set(decodeBF16(src.subarray(s, s + 2 * n)), o);
+    decodeBF16(src.subarray(s, s + 2 * n), true, out.subarray(o, o + n));
   },
   F64(_src, dv, s, out, o, n) {
     for (let i = 0; i < n; i++) out[o + i] = dv.getFloat64(s + 8 * i, true);

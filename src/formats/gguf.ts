@@ -7,7 +7,7 @@
 import { FfnLensError } from '../core/errors';
 import { RangeReader, throwIfAborted } from './fileRange';
 import { decodableTypeNames, dequantize, ggmlType, type GgmlTypeInfo } from './ggmlQuants';
-import type { ReadOptions, SourceHints, TensorInfo, TensorSource } from './source';
+import { targetArray, type ReadOptions, type SourceHints, type TensorInfo, type TensorSource } from './source';
 
 /** Bounds that turn a corrupt or hostile header into an error instead of an allocation. */
 export const GGUF_LIMITS = {
@@ -343,7 +343,7 @@ export class GgufSource implements TensorSource {
     if (t.elements > GGUF_LIMITS.maxDecodeElements) {
       throw new FfnLensError(`tensor '${name}' has ${t.elements} elements, more than one read can decode`, this.path, 'budget');
     }
-    const out = new Float32Array(t.elements);
+    const out = targetArray(options, t.elements);
     const blocks = t.elements / type.blockSize;
     const perRead = Math.max(1, Math.floor(GGUF_LIMITS.decodeChunkBytes / type.typeSize));
     for (let b = 0; b < blocks; b += perRead) {

@@ -10,7 +10,7 @@ import { constants as bufferConstants } from 'buffer';
 import { FfnLensError } from '../core/errors';
 import { hintsFromConfig } from './configJson';
 import { throwIfAborted } from './fileRange';
-import type { ReadOptions, SourceHints, TensorInfo, TensorSource } from './source';
+import { targetArray, type ReadOptions, type SourceHints, type TensorInfo, type TensorSource } from './source';
 
 /** Top-level keys that describe the file instead of holding tensors. */
 export const JSON_RESERVED_KEYS: readonly string[] = [
@@ -108,12 +108,15 @@ class JsonSource implements TensorSource {
     this.tensors = [...data].map(([name, t]) => ({ name, dtype: 'F32', shape: t.shape, byteLength: t.data.byteLength }));
   }
 
-  /** A fresh copy each time, so callers own what they get. */
+  /** A fresh copy each time (into `options.into`'s array when given), so callers own what they get. */
   async read(name: string, options?: ReadOptions): Promise<Float32Array> {
     throwIfAborted(options?.signal, this.path);
     const t = this.data.get(name);
     if (!t) throw new FfnLensError(`no tensor named "${name}"`, this.path);
-    return t.data.slice();
+    if (!options?.into) return t.data.slice();
+    const out = targetArray(options, t.data.length);
+    out.set(t.data);
+    return out;
   }
 
   async close(): Promise<void> {

@@ -6,10 +6,10 @@
  */
 import * as nodePath from 'path';
 import { FfnLensError } from '../core/errors';
-import { decodeBF16, decodeF16, decodeF64 } from '../core/dtype';
+import { decodeBF16, decodeF16, decodeF32, decodeF64 } from '../core/dtype';
 import { RangeReader, MAX_READ_BYTES, printable } from './fileRange';
 import { looksLikePickle, pickleRefusal } from './pickle';
-import type { ReadOptions, TensorInfo, TensorSource } from './source';
+import { targetArray, type ReadOptions, type TensorInfo, type TensorSource } from './source';
 
 /** How one element is stored: float (IEEE), bfloat16, signed/unsigned integer or bool, with its size. */
 export interface ElementType {
@@ -116,10 +116,15 @@ export function parseNpyHeader(bytes: Uint8Array, file: string, where = ''): Npy
   return { version, descr, element, shape, fortranOrder, dataOffset, count, dataBytes };
 }
 
-/** Decodes `.npy` data bytes (exactly `header.dataBytes`) to row-major float32. */
-export function decodeNpyData(bytes: Uint8Array, header: NpyHeader, file?: string, what?: string): Float32Array {
-  const flat = decodeElements(bytes, header.element, header.count, file, what);
-  return header.fortranOrder && header.shape.length > 1 ? fortranToRowMajor(flat, header.shape) : flat;
+/**
+ * Decodes `.npy` data bytes (exactly `header.dataBytes`) to row-major float32, into `out` when
+ * given (it must hold `header.count` values).
+ */
+export function decodeNpyData(bytes: Uint8Array, header: NpyHeader, file?: string, what?: string, out?: Float32Array): Float32Array {
+  if (header.fortranOrder && header.shape.length > 1) {
+    return fortranToRowMajor(decodeElements(bytes, header.element, header.count, file, what), header.shape, out);
+  }
+  return decodeElements(bytes, header.element, header.count, file, what, out);
 }
 
 /** Opens one `.npy` file as a source with a single tensor named after the file stem (`W1.npy` -> `W1`). */
@@ -165,8 +170,17 @@ class NpySource implements TensorSource {
 
   async read(name: string, options?: ReadOptions): Promise<Float32Array> {
     if (name !== this.name) throw new FfnLensError(`no tensor named "${printable(name)}" (this .npy holds "${printable(this.name)}")`, this.path);
-    const bytes = await this.reader.read(this.header.dataOffset, this.header.dataBytes, options?.signal, `tensor "${printable(name)}"`);
-    return decodeNpyData(bytes, this.header, this.path, `tensor "${printable(name)}"`);
+    const what = `tensor "${printable(name)}"`;
+    const { header } = this;
+    // Little-endian float32 in C order is already the answer: read its bytes straight into the target.
+    if (options?.into && isNativeF32(header.element) && !(header.fortranOrder && header.shape.length > 1)) {
+      checkDecodable(header.count, header.element, this.path, what);
+      const out = targetArray(options, header.count);
+      await this.reader.read(header.dataOffset, header.dataBytes, options.signal, what, bytesOf(out));
+      return out;
+    }
+    const bytes = await this.reader.read(header.dataOffset, header.dataBytes, options?.signal, what);
+    return decodeNpyData(bytes, header, this.path, what, options?.into ? targetArray(options, header.count) : undefined);
   }
 
   close(): Promise<void> {
@@ -178,20 +192,41 @@ class NpySource implements TensorSource {
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Decodes `count` elements of `el` from `bytes` to float32 (integers and bools become their numeric value). */
-export function decodeElements(bytes: Uint8Array, el: ElementType, count: number, file?: string, what = 'tensor'): Float32Array {
+/** True when elements of `el` are float32 in this machine's byte order (their bytes are the decoded array). */
+export function isNativeF32(el: ElementType): boolean {
+  return el.kind === 'f' && el.size === 4 && el.littleEndian === HOST_LITTLE_ENDIAN;
+}
+
+/** The bytes of a float32 array, for reading file data straight into it. */
+export function bytesOf(array: Float32Array): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/** Throws the `budget` FfnLensError when `count` elements cannot be held in one read or one array. */
+export function checkDecodable(count: number, el: ElementType, file?: string, what = 'tensor'): void {
   if (count * el.size > MAX_READ_BYTES || count * 4 > MAX_READ_BYTES) {
     throw new FfnLensError(`${what}: ${count} elements are more than one float32 array can hold`, file, 'budget');
   }
+}
+
+/**
+ * Decodes `count` elements of `el` from `bytes` to float32 (integers and bools become their
+ * numeric value), into `out` when given (it must hold `count` values). Without `out`, aligned
+ * native float32 comes back as a view of `bytes`.
+ */
+export function decodeElements(bytes: Uint8Array, el: ElementType, count: number, file?: string, what = 'tensor', out?: Float32Array): Float32Array {
+  checkDecodable(count, el, file, what);
+  if (out && out.length !== count) throw new RangeError(`${what}: the output holds ${out.length} values, the tensor ${count}`);
   const le = el.littleEndian;
-  if (el.kind === 'f' && el.size === 2) return decodeF16(bytes.subarray(0, count * 2), le);
-  if (el.kind === 'bf') return decodeBF16(bytes.subarray(0, count * 2), le);
-  if (el.kind === 'f' && el.size === 8) return decodeF64(bytes.subarray(0, count * 8), le);
-  if (el.kind === 'f' && el.size === 4 && le === HOST_LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
+  if (el.kind === 'f' && el.size === 2) return decodeF16(bytes.subarray(0, count * 2), le, out);
+  if (el.kind === 'bf') return decodeBF16(bytes.subarray(0, count * 2), le, out);
+  if (el.kind === 'f' && el.size === 8) return decodeF64(bytes.subarray(0, count * 8), le, out);
+  if (el.kind === 'f' && el.size === 4 && (out || (le === HOST_LITTLE_ENDIAN && bytes.byteOffset % 4 === 0))) {
+    if (out) return decodeF32(bytes.subarray(0, count * 4), le, out);
     return new Float32Array(bytes.buffer, bytes.byteOffset, count);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(count);
+  out ??= new Float32Array(count);
   const read = elementGetter(view, el);
   for (let i = 0; i < count; i++) out[i] = read(i * el.size);
   return out;
@@ -214,9 +249,9 @@ function elementGetter(v: DataView, el: ElementType): (at: number) => number {
   }
 }
 
-/** Reorders column-major (first index fastest) data into row-major order for `shape`. */
-export function fortranToRowMajor(src: Float32Array, shape: readonly number[]): Float32Array {
-  const out = new Float32Array(src.length);
+/** Reorders column-major (first index fastest) data into row-major order for `shape`, into `out` when given. */
+export function fortranToRowMajor(src: Float32Array, shape: readonly number[], out: Float32Array = new Float32Array(src.length)): Float32Array {
+  if (out.length !== src.length) throw new RangeError(`fortranToRowMajor: the output holds ${out.length} values, the data ${src.length}`);
   const n = shape.length;
   if (src.length === 0) return out;
   const strides = new Array<number>(n);

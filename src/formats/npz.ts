@@ -9,9 +9,9 @@ import * as zlib from 'zlib';
 import { promisify } from 'util';
 import { FfnLensError } from '../core/errors';
 import { RangeReader, printable, throwIfAborted } from './fileRange';
-import { decodeNpyData, npyDataOffset, parseNpyHeader, NPY_PRELUDE, type NpyHeader } from './npy';
+import { bytesOf, checkDecodable, decodeNpyData, isNativeF32, npyDataOffset, parseNpyHeader, NPY_PRELUDE, type NpyHeader } from './npy';
 import { isTorchPickleMember, looksLikePickle, pickleRefusal, PICKLE_PROBE_BYTES } from './pickle';
-import type { ReadOptions, TensorInfo, TensorSource } from './source';
+import { targetArray, type ReadOptions, type TensorInfo, type TensorSource } from './source';
 
 /** One member as the central directory describes it. */
 export interface ZipEntry {
@@ -280,8 +280,15 @@ class NpzSource implements TensorSource {
     const { entry, dataStart, header } = m;
     const what = `tensor "${printable(name)}" (member "${printable(entry.name)}")`;
     if (entry.method === 0) {
+      if (options?.into && isNativeF32(header.element) && !(header.fortranOrder && header.shape.length > 1)) {
+        // Stored float32 in C order: read the bytes straight into the target array.
+        checkDecodable(header.count, header.element, this.path, what);
+        const out = targetArray(options, header.count);
+        await this.reader.read(dataStart + header.dataOffset, header.dataBytes, options.signal, what, bytesOf(out));
+        return out;
+      }
       const bytes = await this.reader.read(dataStart + header.dataOffset, header.dataBytes, options?.signal, what);
-      return decodeNpyData(bytes, header, this.path, what);
+      return decodeNpyData(bytes, header, this.path, what, options?.into ? targetArray(options, header.count) : undefined);
     }
     const compressed = await this.reader.read(dataStart, entry.compressedSize, options?.signal, what);
     let inflated: Buffer;
@@ -298,9 +305,11 @@ class NpzSource implements TensorSource {
     if (zlib.crc32(inflated) >>> 0 !== entry.crc32) {
       throw new FfnLensError(`${what}: CRC-32 mismatch, the member is corrupt`, this.path);
     }
+    const raw = inflated.subarray(header.dataOffset, header.dataOffset + header.dataBytes);
+    if (options?.into) return decodeNpyData(raw, header, this.path, what, targetArray(options, header.count));
     // A fresh aligned copy keeps typed-array views over the data valid whatever the header length.
     const data = new Uint8Array(header.dataBytes);
-    data.set(inflated.subarray(header.dataOffset, header.dataOffset + header.dataBytes));
+    data.set(raw);
     return decodeNpyData(data, header, this.path, what);
   }
 

@@ -9,9 +9,9 @@ import { promises as fs } from 'fs';
 import * as nodePath from 'path';
 import { FfnLensError } from '../core/errors';
 import { RangeReader, printable } from './fileRange';
-import { decodeElements, type ElementType } from './npy';
+import { bytesOf, checkDecodable, decodeElements, isNativeF32, type ElementType } from './npy';
 import { looksLikePickle, pickleRefusal, PICKLE_PROBE_BYTES } from './pickle';
-import type { ReadOptions, TensorInfo, TensorSource } from './source';
+import { targetArray, type ReadOptions, type TensorInfo, type TensorSource } from './source';
 
 /** The official library's limit on the header length. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -209,8 +209,17 @@ export class SafetensorsSource implements TensorSource {
     const { entry, reader, dataStart } = at;
     const element = DTYPES[entry.dtype].element;
     if (!element) throw new FfnLensError(`tensor "${printable(name)}" has dtype ${entry.dtype}, which FFN Lens cannot decode (8-bit floats are not supported)`, reader.path);
-    const bytes = await reader.read(dataStart + entry.begin, entry.byteLength, options?.signal, `tensor "${printable(name)}"`);
-    return decodeElements(bytes, element, entry.byteLength / element.size, reader.path, `tensor "${printable(name)}"`);
+    const what = `tensor "${printable(name)}"`;
+    const count = entry.byteLength / element.size;
+    if (options?.into && isNativeF32(element)) {
+      // Float32 in this machine's byte order: read the bytes straight into the target array.
+      checkDecodable(count, element, reader.path, what);
+      const out = targetArray(options, count);
+      await reader.read(dataStart + entry.begin, entry.byteLength, options.signal, what, bytesOf(out));
+      return out;
+    }
+    const bytes = await reader.read(dataStart + entry.begin, entry.byteLength, options?.signal, what);
+    return decodeElements(bytes, element, count, reader.path, what, options?.into ? targetArray(options, count) : undefined);
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,20 @@ export interface SourceHints {
 
 export interface ReadOptions {
   signal?: AbortSignal;
+  /**
+   * Where the decoded values go: called once with the tensor's element count, it returns the
+   * array `read` fills and returns (e.g. an array in the matrix kernel's memory, so the weights
+   * are never copied again). Without it `read` allocates an ordinary array.
+   */
+  into?: (length: number) => Float32Array;
+}
+
+/** The array a read decodes into: `options.into(length)`, checked, or a fresh one. */
+export function targetArray(options: ReadOptions | undefined, length: number): Float32Array {
+  if (!options?.into) return new Float32Array(length);
+  const out = options.into(length);
+  if (out.length !== length) throw new RangeError(`ReadOptions.into returned ${out.length} values for a tensor of ${length}`);
+  return out;
 }
 
 export interface TensorSource {

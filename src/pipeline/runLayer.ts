@@ -17,6 +17,13 @@ export interface RunOptions {
   onProgress?: (p: Progress) => void;
   /** The matrix kernel (defaults to the core's TypeScript kernel). */
   gemm?: Gemm;
+  /**
+   * Where the weights and the trace live while the layer runs (the matrix kernel's `alloc`, so no
+   * product copies its operands in). The caller releases what it returned once `runLayer` settles;
+   * the result never refers to those arrays (its arrays are copied out, T x (2 d_ff + 2 d_model)
+   * values), so they may be released or reused right away.
+   */
+  alloc?: (length: number) => Float32Array;
 }
 
 /** What a run will hold in float32, in bytes, split so a refusal can show the numbers. */
@@ -91,7 +98,7 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
 
     throwIfAborted(signal, file);
     progress(0.1, `reading layer ${layer.id}`);
-    const weights = await loadLayer(source, layer, { activation, signal });
+    const weights = await loadLayer(source, layer, { activation, signal, alloc: opts.alloc });
     throwIfAborted(signal, file);
     progress(0.5, 'reading the inputs');
     const inputs = await plan.read(signal);
@@ -99,11 +106,14 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
 
     throwIfAborted(signal, file);
     progress(0.6, 'running the layer');
-    const trace = forward(weights, inputs.data, plan.rows, { gemm: opts.gemm });
+    const trace = forward(weights, inputs.data, plan.rows, { gemm: opts.gemm, alloc: opts.alloc });
     throwIfAborted(signal, file);
     progress(0.9, 'analysing');
     const analysis = analyze(trace, weights.w2, { topK: req.topK, threshold: req.threshold, tokens: inputs.tokens });
     const w2RowNorms = rowNorms(weights.w2, weights.dFf, weights.dModel);
+    // Arrays from the caller's allocator go back to it: the result gets its own copies.
+    const own = (a: Float32Array): Float32Array => (opts.alloc ? a.slice() : a);
+    const [input, preActivation, hidden, output] = [own(trace.input), own(trace.preActivation), own(trace.hidden), own(trace.output)];
     const done = performance.now();
 
     const warnings = [...plan.warnings, ...weightWarnings(weights, layer), ...valueWarnings('inputs', inputs.data, plan.origin)];
@@ -117,10 +127,10 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
       tokens: inputs.tokens,
       dModel: weights.dModel,
       dFf: weights.dFf,
-      input: trace.input,
-      preActivation: trace.preActivation,
-      hidden: trace.hidden,
-      output: trace.output,
+      input,
+      preActivation,
+      hidden,
+      output,
       w2RowNorms,
       analysis,
       warnings,

@@ -1,6 +1,7 @@
 /**
  * The compute worker: runs layers and inspections off the extension host's thread with the
- * fastest GEMM this engine has (src/kernels), posts progress, and transfers result arrays.
+ * fastest GEMM this engine has (src/kernels) with the layer decoded straight into kernel memory,
+ * posts progress, and transfers result arrays.
  * Started by ComputeClient (src/worker/client.ts) with `WorkerStartData`. No `vscode` import.
  */
 import { promises as fs } from 'fs';
@@ -81,12 +82,31 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
     await engineReady;
     switch (msg.type) {
       case 'run': {
-        const result = await runLayer(msg.request, {
-          signal: controller.signal,
-          onProgress: (progress) => post({ type: 'progress', id, progress }),
-          gemm: gemmFor(id, controller),
-        });
-        post({ type: 'runResult', id, result }, transferables(result));
+        // Weights and trace live in kernel memory (no product copies them in); runLayer copies
+        // the result's arrays out, so everything here goes back to the engine once it settles.
+        const held: Float32Array[] = [];
+        try {
+          const result = await runLayer(msg.request, {
+            signal: controller.signal,
+            onProgress: (progress) => post({ type: 'progress', id, progress }),
+            gemm: gemmFor(id, controller),
+            alloc: (length) => {
+              // Past WebAssembly's 4 GiB an ordinary array still works (each product copies it in).
+              let array: Float32Array;
+              try {
+                array = engine.alloc(length);
+              } catch (e) {
+                if (!(isFfnLensError(e) && e.kind === 'budget')) throw e;
+                return new Float32Array(length);
+              }
+              held.push(array);
+              return array;
+            },
+          });
+          post({ type: 'runResult', id, result }, transferables(result));
+        } finally {
+          for (const array of held) engine.release(array);
+        }
         break;
       }
       case 'inspect': {
