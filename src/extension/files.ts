@@ -28,7 +28,9 @@ export function removeTempCopies(): void {
 /** A Uri from a command argument: a Uri, a string path or file URI, or a `{uri}`/`{resourceUri}` object. */
 export function uriFromArg(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
-  if (typeof arg === 'string' && arg) return /^[a-z][\w+.-]+:\/\//i.test(arg) ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
+  // A URI has a scheme of two or more characters (`file:`, `vscode-vfs:`, `memfs:/x` without an
+  // authority); a Windows drive (`C:\`) has one letter, and a plain path has none.
+  if (typeof arg === 'string' && arg) return /^[a-z][\w+.-]+:/i.test(arg) ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
   if (typeof arg === 'object' && arg !== null) {
     const o = arg as { uri?: unknown; resourceUri?: unknown };
     return uriFromArg(o.resourceUri ?? o.uri);
