@@ -21,7 +21,8 @@ export interface PanelReport {
   /** `run` messages posted so far. */
   posts: number;
   run?: RunViewSummary;
-  rendered?: { layer: string; tokens: number; nonBlank: boolean; ms: number };
+  /** `at`: the host's performance.now() when it arrived (a benchmark times to this, not to its next poll). */
+  rendered?: { layer: string; tokens: number; nonBlank: boolean; ms: number; at: number };
   /** Messages from the webview that failed validation. */
   rejected: number;
 }
@@ -168,7 +169,7 @@ export class FfnPanel implements vscode.Disposable {
         void vscode.commands.executeCommand(Commands.exportTrace);
         return;
       case 'rendered':
-        this.report.rendered = { layer: msg.layer, tokens: msg.tokens, nonBlank: msg.nonBlank, ms: msg.ms };
+        this.report.rendered = { layer: msg.layer, tokens: msg.tokens, nonBlank: msg.nonBlank, ms: msg.ms, at: performance.now() };
         log().debug(`panel drew ${msg.layer} (${msg.tokens} tokens) in ${msg.ms.toFixed(0)} ms`);
         return;
       case 'log':
