@@ -5,6 +5,7 @@
 // Run: `npx tsx scripts/makeBinarySamples.ts`.
 import * as fs from 'fs';
 import * as path from 'path';
+import { mulberry32 } from '../src/core/inputs';
 
 const OUT = path.resolve(__dirname, '..', 'samples', 'gpt2-mini.safetensors');
 const VOCAB = 256;
@@ -13,16 +14,10 @@ const D_MODEL = 48;
 const D_FF = 4 * D_MODEL;
 const BLOCKS = 4;
 
-/** mulberry32: a tiny seeded uint32 generator, identical on every platform. */
+/** Uniform [0, 1) from the core's mulberry32, so the samples are the same bytes on every run. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 const next = rng(20240611);

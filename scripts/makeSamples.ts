@@ -3,19 +3,14 @@
 // committed and a diff shows any change. Run: `npx tsx scripts/makeSamples.ts`.
 import * as fs from 'fs';
 import * as path from 'path';
+import { mulberry32 } from '../src/core/inputs';
 
 const OUT = path.resolve(__dirname, '..', 'samples');
 
-/** mulberry32: a tiny seeded uint32 generator, identical on every platform. */
+/** Uniform [0, 1) from the core's mulberry32, so the samples are the same bytes on every run. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 /** Seeded N(0, scale²) values rounded to 4 decimals (short files, still exact as JSON). */

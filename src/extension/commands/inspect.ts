@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { describeError } from '../../core/errors';
 import type { TensorStats } from '../../core/types';
+import { tensorRoles } from '../../layers/roles';
 import type { InspectResult } from '../../protocol/run';
 import { computeClient } from '../compute';
 import { activeWeightUri, localPath, pickWeightFile, uriFromArg } from '../files';
@@ -25,17 +26,7 @@ function stats(s: TensorStats | undefined, why: string | undefined): string {
 
 /** The report as Markdown. */
 export function inspectMarkdown(r: InspectResult, name: string): string {
-  const roles = new Map<string, string>();
-  for (const l of r.layers) {
-    const g = l.kind === 'gated';
-    const t = l.tensors;
-    roles.set(t.w1, `${g ? 'up' : 'W1'} · ${l.id}`);
-    roles.set(t.w2, `${g ? 'down' : 'W2'} · ${l.id}`);
-    if (t.b1) roles.set(t.b1, `${g ? 'up bias' : 'b1'} · ${l.id}`);
-    if (t.b2) roles.set(t.b2, `${g ? 'down bias' : 'b2'} · ${l.id}`);
-    if (t.gate) roles.set(t.gate, `gate · ${l.id}`);
-    if (t.bGate) roles.set(t.bGate, `gate bias · ${l.id}`);
-  }
+  const roles = tensorRoles(r.layers);
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   const lines = [
     `# ${esc(name)}`,

@@ -3,10 +3,10 @@
  * and layer roles, the layers, and metadata shortened for display. Pure: no `vscode` import, no
  * file access, so it costs milliseconds even for the 10k tensors of a large GGUF.
  */
-import type { LayerSpec } from '../../layers/types';
 import type { InspectResult } from '../../protocol/run';
 import { MAX_METADATA_ENTRIES, ViewerLayer, ViewerMetadataEntry, ViewerTensor, ViewerView } from '../../protocol/viewer';
 import { ggmlType } from '../../formats/ggmlQuants';
+import { tensorRoles } from '../../layers/roles';
 
 /** Element bytes of the dtype names safetensors uses. */
 const SAFETENSORS_BYTES: Record<string, number> = {
@@ -32,21 +32,6 @@ export function estimateBytes(dtype: string, elements: number): number | null {
   return null;
 }
 
-/** `role · layer` for every tensor a layer uses, the way the Inspect report names them. */
-export function tensorRoles(layers: readonly LayerSpec[]): Map<string, string> {
-  const roles = new Map<string, string>();
-  for (const l of layers) {
-    const g = l.kind === 'gated';
-    const t = l.tensors;
-    roles.set(t.w1, `${g ? 'up' : 'W1'} · ${l.id}`);
-    roles.set(t.w2, `${g ? 'down' : 'W2'} · ${l.id}`);
-    if (t.b1) roles.set(t.b1, `${g ? 'up bias' : 'b1'} · ${l.id}`);
-    if (t.b2) roles.set(t.b2, `${g ? 'down bias' : 'b2'} · ${l.id}`);
-    if (t.gate) roles.set(t.gate, `gate · ${l.id}`);
-    if (t.bGate) roles.set(t.bGate, `gate bias · ${l.id}`);
-  }
-  return roles;
-}
 
 const MAX_VALUE_CHARS = 160;
 
