@@ -12,6 +12,11 @@ if ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
   echo "ensure-code-server: Debian package libkrb5-dev is missing (code-server's kerberos addon needs it): apt-get install -y libkrb5-dev" >&2
   exit 1
 fi
+# Run from inside `npm test`, the outer npm's settings arrive as npm_config_* variables; the inner
+# npm would take them as its own (code-server's postinstall reads the node version from
+# npm_config_user_agent and would see Node 20). Start the installs from a clean npm environment.
+for v in $(compgen -e | grep -i '^npm_'); do unset "$v"; done
+unset NODE
 rm -rf "$DIR"; mkdir -p "$DIR"
 cd "$DIR"
 echo '{"name":"ffn-lens-vscode-host","private":true}' > package.json
