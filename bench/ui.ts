@@ -16,6 +16,7 @@ import type { Browser, Page } from 'playwright-core';
 import { build as esbuild } from 'esbuild';
 import { CodeServer, ROOT, build, findFiles, launchChromium, log, onCleanup, runMain, sleep, startCodeServer } from '../scripts/codeServer';
 import type { UiBenchConfig, UiBenchResults, UiRun } from './uiHost';
+import { type GenTensor, writeSafetensors } from './files';
 
 const LAYER = 'h.5.mlp';
 const TOKENS = 128;
@@ -40,17 +41,9 @@ function median(xs: number[]): number {
 
 // ---- the weight file ---------------------------------------------------------------------
 
-interface Tensor {
-  name: string;
-  shape: number[];
-  /** 0: zeros (fast filler for tensors the run never reads) */
-  seed: number;
-  scale: number;
-}
-
 /** GPT-2 small's tensor list (124M parameters, F32), random values in the MLPs, zeros elsewhere. */
-function gpt2Small(): Tensor[] {
-  const t = (name: string, shape: number[], seed = 0, scale = 0): Tensor => ({ name, shape, seed, scale });
+function gpt2Small(): GenTensor[] {
+  const t = (name: string, shape: number[], seed = 0, scale = 0): GenTensor => ({ name, shape, seed, scale });
   const out = [t('wte.weight', [50257, D]), t('wpe.weight', [1024, D])];
   for (let n = 0; n < 12; n++) {
     const p = `h.${n}.`;
@@ -67,46 +60,6 @@ function gpt2Small(): Tensor[] {
   }
   out.push(t('ln_f.weight', [D]), t('ln_f.bias', [D]));
   return out;
-}
-
-/** Writes an F32 safetensors file in 4 MiB pieces (never holds the file in memory); returns its size. */
-function writeSafetensors(file: string, tensors: Tensor[]): number {
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt', source: 'bench/ui.ts' } };
-  let offset = 0;
-  for (const t of tensors) {
-    const bytes = 4 * t.shape.reduce((a, b) => a * b, 1);
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let text = JSON.stringify(header);
-  text += ' '.repeat((8 - ((8 + Buffer.byteLength(text)) % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
-  const piece = new Float32Array(1 << 20);
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, len);
-    fs.writeSync(fd, text);
-    for (const t of tensors) {
-      let left = t.shape.reduce((a, b) => a * b, 1);
-      let s = t.seed >>> 0;
-      while (left > 0) {
-        const view = piece.subarray(0, Math.min(left, piece.length));
-        if (t.seed === 0) view.fill(0);
-        else {
-          for (let i = 0; i < view.length; i++) {
-            s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-            view[i] = (s / 2 ** 31 - 1) * t.scale;
-          }
-        }
-        fs.writeSync(fd, new Uint8Array(view.buffer, 0, view.length * 4));
-        left -= view.length;
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return fs.statSync(file).size;
 }
 
 // ---- the workbench -----------------------------------------------------------------------
