@@ -11,25 +11,11 @@ import { openSource } from '../../src/formats/open';
 import type { EditorSnapshot } from '../../src/extension/viewer/editor';
 import { npyBytes, npzBytes, safetensorsBytes, safetensorsRaw, tempDir, writeFixture } from '../helpers/binaryWriters';
 import { GGML_TYPE, buildGguf, tensorF32 } from '../helpers/ggufWriter';
+import { waitFor } from './helpers';
 
 const VIEW_TYPE = 'ffnLens.weightViewer';
 const STATE = 'ffnLens._viewerState';
 const MB = 1024 * 1024;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${describeError(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function snapshot(uri: vscode.Uri, message?: unknown): Promise<EditorSnapshot | undefined> {
   const all = await vscode.commands.executeCommand<EditorSnapshot[]>(STATE, uri.toString(), message);
