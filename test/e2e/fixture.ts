@@ -93,23 +93,22 @@ export function explorerRow(name: string): Locator {
 /** Runs a command by its palette title (e.g. "FFN Lens: Open Layer") through the command palette. */
 export async function runCommand(title: string): Promise<void> {
   const p = page();
-  // The palette closes when focus moves (a notification arriving, a menu closing under load):
-  // open it again rather than fail on the first try.
+  const row = p.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  // The palette closes when focus moves (a notification arriving, a menu closing under load), at
+  // any step from opening it to clicking the command: start over rather than fail on the first try.
   for (let attempt = 1; ; attempt++) {
     try {
       await p.keyboard.press('F1');
       const input = p.locator('.quick-input-widget input');
       await input.waitFor({ timeout: 10_000 });
       await input.fill(`>${title}`, { timeout: 10_000 });
-      break;
+      await row.click({ timeout: 10_000 });
+      return;
     } catch (e) {
-      if (attempt >= 3) throw e;
+      if (attempt >= 3) throw new Error(`could not run "${title}" from the command palette in 3 tries: ${e instanceof Error ? e.message : String(e)}`);
       await p.keyboard.press('Escape');
     }
   }
-  const row = p.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await waitOrExplain(row, 15_000, `no command titled "${title}" in the command palette`);
-  await row.click();
 }
 
 /**
