@@ -31,13 +31,20 @@ async function main(): Promise<number> {
   if (grep) mocha.grep(grep);
   for (const f of specs) mocha.addFile(path.join(SPECS, f));
 
+  const failed: string[] = [];
   const stats = await new Promise<Mocha.Stats>((resolve) => {
     const runner = mocha.run(() => resolve(runner.stats!));
+    runner.on('fail', (test, err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      failed.push(`  ${test.fullTitle()}\n    ${message.split('\n').slice(0, 12).join('\n    ')}`);
+    });
   });
   const passes = stats.passes;
   const failures = stats.failures;
   if (failures > 0) console.error(`\n${serverDiagnostics()}`);
   await stopE2E();
+  // Last, so that a log showing only its tail (CI) still says what failed.
+  if (failed.length) console.error(`\ne2e failures:\n${failed.join('\n')}`);
   console.log(`\ne2e: ${passes} passed, ${failures} failed (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   if (passes + failures === 0) {
     console.error('e2e: no tests ran (does --grep match any?)');
