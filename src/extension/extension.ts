@@ -1,11 +1,14 @@
 /**
  * FFN Lens: activation wires everything and does no work itself (no parsing, no worker start), so
- * it stays fast; the compute worker starts on the first run, weight JSON models on first use.
+ * it stays fast. It happens when first needed (a JSON file opened, a command, the weight viewer,
+ * a restored panel), not at every window's start-up. The compute worker starts when a weight file
+ * comes into view or on the first run; weight JSON models are parsed on first use.
  */
 import * as vscode from 'vscode';
 import { trackActiveWeightJson } from './activeEditor';
 import { LayerCodeLensProvider } from './codeLens';
 import { registerCommands } from './commands';
+import { prestartCompute, setWorkerIdleMs } from './compute';
 import { WeightDiagnostics } from './diagnostics';
 import { removeTempCopies } from './files';
 import { WeightHoverProvider } from './hover';
@@ -34,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const jsonCache = new WeightJsonCache();
   const inlayHints = new ShapeInlayHintsProvider(jsonCache, settings);
   const deps = { context, session, settings, jsonCache };
+  setWorkerIdleMs(settings.current.workerIdleMs);
   context.subscriptions.push(
     settings,
     statusBar,
@@ -46,7 +50,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerInlayHintsProvider(JSON_DOCUMENTS, inlayHints),
     vscode.languages.registerCodeLensProvider(JSON_DOCUMENTS, new LayerCodeLensProvider(jsonCache)),
     new WeightDiagnostics(jsonCache),
-    trackActiveWeightJson(jsonCache),
+    settings.onDidChange((s) => setWorkerIdleMs(s.workerIdleMs)),
+    trackActiveWeightJson(jsonCache, () => prestartCompute(context)),
     { dispose: () => jsonCache.clear() },
     { dispose: () => FfnPanel.instance?.dispose() },
   );

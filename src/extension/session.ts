@@ -28,6 +28,12 @@ export type RunOutcome =
 export interface RunOptions {
   /** Skip the large-file question (tests, and re-runs of a file already confirmed). */
   confirmLargeFile?: boolean;
+  /**
+   * Called once the worker has found the layer and checked the budget (the `read` stage): from
+   * then on the run fails only on bad data or a cancel. `explore` opens the panel here, so the
+   * webview loads while the weights are read and the layer runs.
+   */
+  onLayerFound?: () => void;
 }
 
 const MB = 1024 * 1024;
@@ -35,6 +41,8 @@ const MB = 1024 * 1024;
 export class Session implements vscode.Disposable {
   request: PanelRequest | undefined;
   result: RunResult | undefined;
+  /** "Running x…" while a run is in flight, for a panel that opens meanwhile. */
+  busy: string | undefined;
   /** Each file's layers' own activations (what they run with when nobody overrides), by layer id. */
   private readonly defaults = new Map<string, Map<string, ActivationName>>();
   private inflight: AbortController | undefined;
@@ -108,6 +116,7 @@ export class Session implements vscode.Disposable {
       const file = await localPath(uri, this.settings.current.memoryBudgetMB * MB);
       if (!(await this.confirmSize(file, opts))) return this.cancelled(controller, 'the run was not started');
       const runRequest = this.toRunRequest(req, file);
+      this.busy = `Running ${what}…`;
       this.started.fire(what);
       this.statusBar.busy(what);
       const client = await computeClient(this.context);
@@ -117,9 +126,14 @@ export class Session implements vscode.Disposable {
         (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
           let reported = 0;
+          let found = false;
           return client.run(runRequest, {
             signal: controller.signal,
             onProgress: (p) => {
+              if (p.stage === 'read' && !found && !controller.signal.aborted) {
+                found = true;
+                opts.onLayerFound?.();
+              }
               const fraction = Math.max(reported, Math.min(1, p.fraction));
               progress.report({ message: p.message, increment: 100 * (fraction - reported) });
               reported = fraction;
@@ -152,6 +166,9 @@ export class Session implements vscode.Disposable {
       this.failed.fire(message);
       this.notify(message, isFfnLensError(e) ? e.kind : undefined, req.file);
       return { ok: false, cancelled: false, error: message };
+    } finally {
+      // a run that replaced this one owns the busy text now
+      if (this.inflight === undefined || this.inflight === controller) this.busy = undefined;
     }
   }
 

@@ -16,10 +16,16 @@ export interface Settings {
   largeFileWarningMB: number;
   memoryBudgetMB: number;
   inlayHintsEnabled: boolean;
+  /** Stop the compute worker after this many idle milliseconds; 0 keeps it. */
+  workerIdleMs: number;
 }
 
 function int(v: unknown, fallback: number, min: number, max: number): number {
   return typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, Math.round(v))) : fallback;
+}
+
+function num(v: unknown, fallback: number, min: number, max: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : fallback;
 }
 
 /** The current settings, with out-of-range values clamped and bad types replaced by defaults. */
@@ -35,6 +41,7 @@ export function readSettings(): Settings {
     largeFileWarningMB: int(c.get('largeFileWarningMB'), 500, 0, 1 << 20),
     memoryBudgetMB: int(c.get('memoryBudgetMB'), 2048, 16, 1 << 20),
     inlayHintsEnabled: c.get<boolean>('inlayHints.enabled', true) !== false,
+    workerIdleMs: Math.round(60_000 * num(c.get('workerIdleMinutes'), 5, 0, 7 * 24 * 60)),
   };
 }
 

@@ -24,6 +24,11 @@ export interface RunOptions {
    * values), so they may be released or reused right away.
    */
   alloc?: (length: number) => Float32Array;
+  /**
+   * Awaited just before the forward pass, so reading the file overlaps with whatever the caller
+   * still prepares for the products (the worker's kernel warming up, its helper threads booting).
+   */
+  computeReady?: Promise<unknown>;
 }
 
 /** What a run will hold in float32, in bytes, split so a refusal can show the numbers. */
@@ -79,10 +84,10 @@ function throwIfAborted(signal: AbortSignal | undefined, file: string): void {
 /** Runs one FFN layer of `req.file` on the requested inputs. Always closes what it opened. */
 export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<RunResult> {
   const { signal } = opts;
-  const progress = (fraction: number, message: string): void => opts.onProgress?.({ fraction, message });
+  const progress = (fraction: number, message: string, stage: Progress['stage']): void => opts.onProgress?.({ fraction, message, stage });
   const started = performance.now();
   throwIfAborted(signal, req.file);
-  progress(0, 'opening the file');
+  progress(0, 'opening the file', 'open');
   const source = await openSource(req.file);
   let plan: InputPlan | undefined;
   try {
@@ -97,18 +102,19 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
     checkBudget(layer, plan.rows, req.memoryBudgetBytes, file);
 
     throwIfAborted(signal, file);
-    progress(0.1, `reading layer ${layer.id}`);
+    progress(0.1, `reading layer ${layer.id}`, 'read');
     const weights = await loadLayer(source, layer, { activation, signal, alloc: opts.alloc });
     throwIfAborted(signal, file);
-    progress(0.5, 'reading the inputs');
+    progress(0.5, 'reading the inputs', 'inputs');
     const inputs = await plan.read(signal);
     const loaded = performance.now();
 
+    if (opts.computeReady) await opts.computeReady;
     throwIfAborted(signal, file);
-    progress(0.6, 'running the layer');
+    progress(0.6, 'running the layer', 'compute');
     const trace = forward(weights, inputs.data, plan.rows, { gemm: opts.gemm, alloc: opts.alloc });
     throwIfAborted(signal, file);
-    progress(0.9, 'analysing');
+    progress(0.9, 'analysing', 'analyse');
     const analysis = analyze(trace, weights.w2, { topK: req.topK, threshold: req.threshold, tokens: inputs.tokens });
     const w2RowNorms = rowNorms(weights.w2, weights.dFf, weights.dModel);
     // Arrays from the caller's allocator go back to it: the result gets its own copies.
@@ -117,7 +123,7 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
     const done = performance.now();
 
     const warnings = [...plan.warnings, ...weightWarnings(weights, layer), ...valueWarnings('inputs', inputs.data, plan.origin)];
-    progress(1, 'done');
+    progress(1, 'done', 'done');
     return {
       file,
       format: source.format,

@@ -86,4 +86,10 @@ export interface Progress {
   /** 0..1 */
   fraction: number;
   message: string;
+  /**
+   * Where the run is. `read` means the layer was found, fits the memory budget and its inputs
+   * were planned: from here on the run draws a chart unless the file's data is bad or it is
+   * cancelled (the extension opens its panel at this point, so the webview loads meanwhile).
+   */
+  stage?: 'open' | 'read' | 'inputs' | 'compute' | 'analyse' | 'done';
 }

@@ -22,6 +22,14 @@ export interface ComputeClientOptions {
    * the extension host's thread when they compete. Default 5; 0 leaves priorities alone.
    */
   nice?: number;
+  /**
+   * Stop the worker once it has had nothing to do for this long, giving back its memory (a
+   * worker keeps the kernel memory of its largest layer, e.g. 0.4 GB after a LLaMA-7B-sized
+   * one); the next request starts a new one. Default 0: never.
+   */
+  idleStopMs?: number;
+  /** Told when an idle worker is stopped (for a log line). */
+  onIdleStop?: () => void;
 }
 
 /** The messages that are requests (and get replies). */
@@ -63,6 +71,9 @@ export class ComputeClient {
   private readonly nice: number;
   private kernelInfo: WorkerKernelInfo | undefined;
   private starts = 0;
+  private idleStopMs: number;
+  private readonly onIdleStop: (() => void) | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly workerScriptPath: string,
@@ -72,6 +83,29 @@ export class ComputeClient {
     this.kernelChoice = options.kernel ?? 'auto';
     this.graceMs = options.cancelGraceMs ?? 1000;
     this.nice = options.nice ?? 5;
+    this.idleStopMs = Math.max(0, options.idleStopMs ?? 0);
+    this.onIdleStop = options.onIdleStop;
+  }
+
+  /** Changes the idle time after which the worker stops (0: never); counts from now. */
+  setIdleStopMs(ms: number): void {
+    this.idleStopMs = Math.max(0, ms);
+    if (this.pending.size === 0) this.armIdleStop();
+  }
+
+  /** Whether a worker is running now (started and not stopped since). */
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  /**
+   * Starts the worker ahead of a request (when a weight file is opened, say), so the first run
+   * does not wait for the thread, its bundle and its kernel. Does nothing when one is running.
+   */
+  warm(): void {
+    if (this.disposed) return;
+    this.ensureWorker();
+    this.armIdleStop();
   }
 
   /** How many workers this client has started (a crash or a stuck cancel means one more). */
@@ -165,7 +199,25 @@ export class ComputeClient {
     }
   }
 
+  /** (Re)starts the idle countdown; it stops the worker only if nothing is pending or owed then. */
+  private armIdleStop(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.idleStopMs <= 0 || !this.worker) return;
+    const timer = setTimeout(() => {
+      if (this.idleTimer !== timer) return;
+      this.idleTimer = undefined;
+      if (!this.worker || this.pending.size > 0 || this.unanswered.size > 0) return;
+      this.stopWorker(new FfnLensError('the compute worker was stopped while idle'));
+      this.onIdleStop?.();
+    }, this.idleStopMs);
+    timer.unref();
+    this.idleTimer = timer;
+  }
+
   private ensureWorker(): Worker {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     if (this.worker) return this.worker;
     this.cancelFlag = new Int32Array(new SharedArrayBuffer(4));
     const data: WorkerStartData = {
@@ -196,6 +248,7 @@ export class ComputeClient {
     if (timer && msg.type !== 'progress') {
       clearTimeout(timer);
       this.unanswered.delete(msg.id);
+      this.armIdleStop();
     }
     const p = this.pending.get(msg.id);
     if (!p) return;
@@ -206,10 +259,12 @@ export class ComputeClient {
       case 'runResult':
       case 'inspectResult':
         this.pending.delete(msg.id);
+        this.armIdleStop();
         p.resolve(msg.result as never);
         return;
       case 'error':
         this.pending.delete(msg.id);
+        this.armIdleStop();
         p.reject(fromWorkerError(msg.error));
         return;
       default: {
@@ -224,6 +279,8 @@ export class ComputeClient {
     const worker = this.worker;
     this.worker = undefined;
     this.kernelInfo = undefined;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     for (const t of this.unanswered.values()) clearTimeout(t);
     this.unanswered.clear();
     const owed = [...this.pending.values()];

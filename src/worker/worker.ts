@@ -79,7 +79,8 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
   controllers.set(msg.id, controller);
   const { id } = msg;
   try {
-    await engineReady;
+    // Nothing waits for the kernel to warm up but the products themselves: an inspection never
+    // uses it, and a run reads its file meanwhile (`computeReady`).
     switch (msg.type) {
       case 'run': {
         // Weights and trace live in kernel memory (no product copies them in); runLayer copies
@@ -90,6 +91,7 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
             signal: controller.signal,
             onProgress: (progress) => post({ type: 'progress', id, progress }),
             gemm: gemmFor(id, controller),
+            computeReady: engineReady,
             alloc: (length) => {
               // Past WebAssembly's 4 GiB an ordinary array still works (each product copies it in).
               let array: Float32Array;

@@ -90,6 +90,29 @@ export function explorerRow(name: string): Locator {
     .filter({ has: page().locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(name)}$`) }) });
 }
 
+/**
+ * Right-clicks `file` in the explorer and returns the context menu's item `name` once shown. The
+ * explorer lists files before the workbench has read the extensions' contributions (the
+ * extension is not active yet: nothing activates it at start-up), so a menu opened that early
+ * lacks the item: close it and open it again, for up to `timeoutMs`.
+ */
+export async function explorerMenuItem(file: string, name: string, timeoutMs = 90_000): Promise<Locator> {
+  const row = explorerRow(file);
+  await row.waitFor({ timeout: 30_000 });
+  const item = page().getByRole('menuitem', { name });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await row.click({ button: 'right' });
+    try {
+      await item.waitFor({ timeout: 5_000 });
+      return item;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`the explorer's menu on ${file} never showed "${name}": ${e instanceof Error ? e.message : String(e)}`);
+      await page().keyboard.press('Escape');
+    }
+  }
+}
+
 /** Runs a command by its palette title (e.g. "FFN Lens: Open Layer") through the command palette. */
 export async function runCommand(title: string): Promise<void> {
   const p = page();

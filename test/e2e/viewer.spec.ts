@@ -3,7 +3,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { SAMPLES, explorerRow, openWorkbench, runCommand, screenshot, waitForExtensionActivated, webviewFrame, type Frame } from './fixture';
+import { SAMPLES, explorerMenuItem, explorerRow, openWorkbench, page, runCommand, screenshot, webviewFrame, type Frame } from './fixture';
 
 const SAMPLE = 'gpt2-mini.safetensors';
 
@@ -48,9 +48,12 @@ describe('weight viewer in the browser', () => {
   const tensorCount = Object.keys(entries).length;
   let frame: Frame;
 
+  // Opening the file activates the extension (onCustomEditor) -- once the workbench knows the
+  // extension's contributions, or it would open the file as text: its explorer menu shows then.
   before(async () => {
     await openWorkbench();
-    await waitForExtensionActivated();
+    await explorerMenuItem(SAMPLE, 'Explore FFN Layer');
+    await page().keyboard.press('Escape');
   });
 
   it('opens a .safetensors file from the explorer in the viewer and lists every tensor', async () => {

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { RunOutcome } from '../../src/extension/session';
+import { safetensorsBytes } from '../helpers/binaryWriters';
 import { activate, assertClose, closeAll, lastRun, samples, waitFor, waitForRendered, workspaceTemp } from './helpers';
 
 const TINY = (): string => samples('tiny-relu.json');
@@ -171,6 +172,38 @@ describe('FFN Lens panel', function () {
     assert.match(out.error, /expected/);
     assert.match(out.error, /W1\/W2|c_fc\/c_proj/);
     assert.strictEqual((await lastRun()).panel, null, 'a panel was opened for a file without a layer');
+  });
+
+  it('opens the panel (busy) as soon as the layer is found, before the run finishes', async () => {
+    await closeAll();
+    await waitFor('the panel to close', async () => ((await lastRun()).panel === null ? true : undefined));
+    // A layer big enough that reading and running it takes a good fraction of a second here.
+    const { dir, cleanup } = workspaceTemp('early');
+    try {
+      const [d, f] = [1024, 4096];
+      const file = path.join(dir, 'big.safetensors');
+      const w = (n: number): Uint8Array => new Uint8Array(new Float32Array(n).map((_, i) => Math.sin(i) / 32).buffer);
+      fs.writeFileSync(file, safetensorsBytes([
+        { name: 'h.0.mlp.c_fc.weight', dtype: 'F32', shape: [d, f], values: w(d * f) },
+        { name: 'h.0.mlp.c_proj.weight', dtype: 'F32', shape: [f, d], values: w(f * d) },
+      ]));
+      let settled = false;
+      const run = explore(file, { inputs: { kind: 'random', tokens: 512, seed: 1 } }).finally(() => (settled = true));
+      let openedEarly = false;
+      while (!settled && !openedEarly) {
+        const panel = (await lastRun()).panel;
+        openedEarly = panel !== null && !settled;
+        if (!openedEarly) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const out = await run;
+      assert.ok(out.ok, JSON.stringify(out));
+      assert.ok(openedEarly, 'the panel opened only once the run had finished');
+      const r = await waitForRendered(0);
+      assert.strictEqual(r.panel?.run?.layer, 'h.0.mlp');
+      assert.strictEqual(r.panel?.run?.tokens.length, 512);
+    } finally {
+      cleanup();
+    }
   });
 
   it('inspects a weight file into a Markdown table', async () => {

@@ -215,6 +215,59 @@ describe('worker: ComputeClient', function () {
     assert.match(child.stdout, /ran 16384/);
   });
 
+  it('warm() starts the worker before any request, and the first run uses it', async () => {
+    const c = client();
+    assert.strictEqual(c.running, false);
+    c.warm();
+    assert.strictEqual(c.running, true);
+    c.warm();
+    const r = await c.run({ file: small, inputs: { kind: 'random', tokens: 2, seed: 1 } });
+    assert.strictEqual(r.output.length, 2 * 24);
+    assert.strictEqual(c.workerStarts, 1, 'warm() twice and a run started more than one worker');
+  });
+
+  it('stops a worker idle for idleStopMs (its thread exits), and the next run starts a new one', async () => {
+    let stops = 0;
+    const c = client({ idleStopMs: 150, onIdleStop: () => stops++ });
+    await c.run({ file: small, inputs: { kind: 'random', tokens: 1, seed: 1 } });
+    const worker = (c as unknown as { worker: Worker }).worker;
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    assert.strictEqual(c.running, true);
+    await exited; // within the mocha timeout, or the test fails
+    assert.strictEqual(c.running, false);
+    assert.strictEqual(stops, 1);
+    const next = await c.run({ file: small, inputs: { kind: 'random', tokens: 3, seed: 1 } });
+    assert.strictEqual(next.output.length, 3 * 24);
+    assert.strictEqual(c.workerStarts, 2);
+  });
+
+  it('does not stop a worker that is busy when the idle time is up', async () => {
+    let stops = 0;
+    const c = client({ idleStopMs: 1, onIdleStop: () => stops++ });
+    c.warm(); // arms the countdown; the run below must cancel it
+    const r = await c.run({ file: large, inputs: { kind: 'random', tokens: 64, seed: 1 } });
+    assert.strictEqual(r.output.length, 64 * 1024);
+    assert.strictEqual(stops, 0, 'the worker was stopped during a run');
+    assert.strictEqual(c.workerStarts, 1);
+  });
+
+  it('without idleStopMs keeps the worker', async () => {
+    const c = client();
+    await c.run({ file: small, inputs: { kind: 'random', tokens: 1, seed: 1 } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.strictEqual(c.running, true);
+  });
+
+  it('reports the run stages in order, `read` once the layer is found', async () => {
+    const stages: string[] = [];
+    const c = client();
+    await c.run({ file: small, inputs: { kind: 'random', tokens: 2, seed: 1 } }, { onProgress: (p) => p.stage && stages.push(p.stage) });
+    assert.deepStrictEqual(stages, ['open', 'read', 'inputs', 'compute', 'analyse', 'done']);
+    const failed: string[] = [];
+    await assert.rejects(c.run({ file: small, layer: 'h.9.mlp', inputs: { kind: 'random', tokens: 2, seed: 1 } }, { onProgress: (p) => p.stage && failed.push(p.stage) }));
+    assert.deepStrictEqual(failed, ['open'], 'a layer the file lacks must fail before the `read` stage');
+  });
+
   it('rejects requests after dispose', async () => {
     const c = client();
     c.dispose();

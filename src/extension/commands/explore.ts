@@ -1,8 +1,8 @@
 /**
  * FFN Lens: Explore FFN Layer. Arguments (all optional): the file (a Uri from the explorer,
  * editor or CodeLens, or a path), then `{layer, activation, inputs, confirmLargeFile}`. Without a
- * file: the active editor's weight file, else an open dialog. The panel opens only when the run
- * succeeds, so a file without a layer gets a message, not an empty panel.
+ * file: the active editor's weight file, else an open dialog. The panel opens once the worker has
+ * found the layer, so a file without a layer gets a message, not an empty panel.
  */
 import * as fs from 'fs';
 import * as vscode from 'vscode';
@@ -62,7 +62,18 @@ export async function explore(deps: CommandDeps, fileArg?: unknown, optionsArg?:
     }
     request.activation = activation;
   }
-  const outcome = await deps.session.run(request, { confirmLargeFile: o.confirmLargeFile });
+  // The panel opens as soon as the layer is found, so its webview loads while the layer runs; a
+  // panel opened for a run that then fails closes again (the notification says why).
+  let opened: FfnPanel | undefined;
+  const outcome = await deps.session.run(request, {
+    confirmLargeFile: o.confirmLargeFile,
+    onLayerFound: () => {
+      const existed = FfnPanel.instance;
+      const panel = FfnPanel.createOrShow(deps.context.extensionUri, deps.session);
+      if (!existed) opened = panel;
+    },
+  });
   if (outcome.ok) FfnPanel.createOrShow(deps.context.extensionUri, deps.session);
+  else if (opened && FfnPanel.instance === opened && outcome.error !== 'superseded') opened.dispose();
   return outcome;
 }

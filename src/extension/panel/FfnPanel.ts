@@ -141,7 +141,8 @@ export class FfnPanel implements vscode.Disposable {
         this.ready = true;
         if (this.view && this.viewOf === r) this.postRun();
         else if (r && this.session.request) this.show(r);
-        else this.post({ type: 'empty', message: this.emptyMessage });
+        else this.post({ type: 'empty', message: this.session.busy ?? this.emptyMessage });
+        if (this.session.busy) this.post({ type: 'busy', message: this.session.busy });
         return;
       case 'rerun': {
         const current = this.session.request;
