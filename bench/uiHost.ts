@@ -19,11 +19,19 @@ export interface UiBenchConfig {
   tokens: number;
   /** Runs after the first one, each kind. */
   repeats: number;
+  /**
+   * Wait this long before the first run (the window finishing its start-up, as when someone
+   * explores a file a little while after opening VS Code); that run is then of kind `settled`.
+   */
+  settleMs?: number;
 }
 
 export interface UiRun {
-  /** first: nothing started yet (no worker, no panel); reopen: panel closed before the run; open: panel already showing */
-  kind: 'first' | 'reopen' | 'open';
+  /**
+   * first: nothing started yet (no worker, no panel), right after the window opened; settled: the
+   * same once the window has settled; reopen: panel closed before the run; open: panel showing
+   */
+  kind: 'first' | 'settled' | 'reopen' | 'open';
   /** command invoked -> webview says it drew the charts for this layer and token count */
   toRenderedMs: number;
   /** command invoked -> the command's promise resolved (file read, FFN computed, panel created) */
@@ -91,9 +99,10 @@ export async function run(): Promise<void> {
   const cfg = JSON.parse(fs.readFileSync(path.join(folder, 'ui-bench.json'), 'utf8')) as UiBenchConfig;
   const out: UiBenchResults = { vscodeVersion: vscode.version, runs: [] };
   try {
+    if (cfg.settleMs) await new Promise((res) => setTimeout(res, cfg.settleMs));
     await vscode.extensions.getExtension(EXTENSION_ID)?.activate();
     let seed = 1;
-    out.runs.push(await oneRun(cfg, 'first', seed++));
+    out.runs.push(await oneRun(cfg, cfg.settleMs ? 'settled' : 'first', seed++));
     for (let i = 0; i < cfg.repeats; i++) out.runs.push(await oneRun(cfg, 'open', seed++));
     for (let i = 0; i < cfg.repeats; i++) {
       await closePanel();
