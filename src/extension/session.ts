@@ -151,7 +151,7 @@ export class Session implements vscode.Disposable {
       log().info(
         `ran ${result.layer.id} of ${result.file}: ${result.dModel} → ${result.dFf} → ${result.dModel}, ${result.activation}, ` +
           `${result.tokens.length} tokens, sparsity ${(100 * result.analysis.sparsity).toFixed(1)}%, ` +
-          `load ${result.timings.loadMs.toFixed(0)} ms, compute ${result.timings.computeMs.toFixed(0)} ms, total ${Date.now() - t0} ms`,
+          `load ${result.timings.loadMs.toFixed(0)} ms${result.timings.weightsReused ? ' (weights held from the last run)' : ''}, compute ${result.timings.computeMs.toFixed(0)} ms, total ${Date.now() - t0} ms`,
       );
       for (const w of result.warnings) log().warn(w);
       this.finished.fire(result);

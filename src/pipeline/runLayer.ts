@@ -3,6 +3,7 @@
  * memory budget before reading any weights, load, get the inputs, run forward and analyze, and
  * flag NaN/Inf. Used unchanged by the CLI, the compute worker and the extension. No `vscode` import.
  */
+import { promises as fs } from 'fs';
 import { ACTIVATIONS, type ActivationName, type FfnWeights } from '../core/types';
 import { FfnLensError } from '../core/errors';
 import { analyze, forward, type Gemm } from '../core';
@@ -29,6 +30,26 @@ export interface RunOptions {
    * still prepares for the products (the worker's kernel warming up, its helper threads booting).
    */
   computeReady?: Promise<unknown>;
+  /**
+   * Supplies the layer's weights instead of reading them every time: called with a key naming
+   * the file's version (path, size, modification time) and the layer, and `load`, which reads
+   * them (into `alloc`ated memory). The worker keeps the last layer it ran this way, so a re-run
+   * with other inputs or another activation reads nothing. Return `reused: true` for held weights.
+   */
+  weights?: (key: string, load: () => Promise<FfnWeights>) => Promise<{ weights: FfnWeights; reused: boolean }>;
+}
+
+/** What identifies a layer's weights: the file's version and the layer's tensors and layout. */
+async function weightsKey(file: string, layer: LayerSpec): Promise<string> {
+  const { activation: _a, activationSource: _s, ...tensors } = layer;
+  let version: [number, number] | null = null;
+  try {
+    const st = await fs.stat(file);
+    version = [st.size, st.mtimeMs];
+  } catch {
+    // not a local path: the key still names the layer; such files are copies made per run
+  }
+  return JSON.stringify([file, version, tensors]);
 }
 
 /** What a run will hold in float32, in bytes, split so a refusal can show the numbers. */
@@ -103,7 +124,16 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
 
     throwIfAborted(signal, file);
     progress(0.1, `reading layer ${layer.id}`, 'read');
-    const weights = await loadLayer(source, layer, { activation, signal, alloc: opts.alloc });
+    const load = (): Promise<FfnWeights> => loadLayer(source, layer, { activation, signal, alloc: opts.alloc });
+    let weights: FfnWeights;
+    let weightsReused = false;
+    if (opts.weights) {
+      const got = await opts.weights(await weightsKey(file, layer), load);
+      weights = { ...got.weights, activation };
+      weightsReused = got.reused;
+    } else {
+      weights = await load();
+    }
     throwIfAborted(signal, file);
     progress(0.5, 'reading the inputs', 'inputs');
     const inputs = await plan.read(signal);
@@ -140,7 +170,7 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
       w2RowNorms,
       analysis,
       warnings,
-      timings: { loadMs: loaded - started, computeMs: done - loaded },
+      timings: { loadMs: loaded - started, computeMs: done - loaded, weightsReused },
     };
   } finally {
     await plan?.close();

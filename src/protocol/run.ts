@@ -55,7 +55,8 @@ export interface RunResult {
   analysis: LayerAnalysis;
   /** Non-fatal findings: NaN/Inf in weights or inputs, random inputs used as a fallback... */
   warnings: string[];
-  timings: { loadMs: number; computeMs: number };
+  /** `weightsReused`: the worker still held this layer's weights from the run before (nothing was read). */
+  timings: { loadMs: number; computeMs: number; weightsReused?: boolean };
 }
 
 export interface InspectedTensor {

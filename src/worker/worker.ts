@@ -11,6 +11,7 @@ import type { Gemm } from '../core/gemm';
 import { createGemmEngine, lowerThreadPriority } from '../kernels';
 import { inspectFile, runLayer } from '../pipeline';
 import type { FromWorker, ToWorker, WorkerError, WorkerStartData } from '../protocol/worker';
+import { HeldWeights, type WeightsUse } from './heldWeights';
 
 if (!parentPort) throw new Error('src/worker/worker.ts runs as a worker thread');
 const port = parentPort;
@@ -30,6 +31,9 @@ const engineReady = fs.stat(__filename).then(
   lowerThreadPriority(start.nice);
   return engine.ready();
 });
+/** The last layer's weights (see heldWeights.ts). */
+const held = new HeldWeights((array) => engine.release(array));
+
 /** Requests in flight, so a `cancel` message can abort their I/O. */
 const controllers = new Map<number, AbortController>();
 
@@ -85,7 +89,10 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
       case 'run': {
         // Weights and trace live in kernel memory (no product copies them in); runLayer copies
         // the result's arrays out, so everything here goes back to the engine once it settles.
-        const held: Float32Array[] = [];
+        // The trace goes back to the engine when the run settles; the weights stay held.
+        const trace: Float32Array[] = [];
+        let loading: Float32Array[] | undefined;
+        let using: WeightsUse | undefined;
         try {
           const result = await runLayer(msg.request, {
             signal: controller.signal,
@@ -101,13 +108,31 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
                 if (!(isFfnLensError(e) && e.kind === 'budget')) throw e;
                 return new Float32Array(length);
               }
-              held.push(array);
+              (loading ?? trace).push(array);
               return array;
+            },
+            weights: async (key, load) => {
+              using = held.take(key);
+              if (using) return { weights: using.weights, reused: true };
+              held.drop(); // before reading the next layer, so the two never both take memory
+              const arrays: Float32Array[] = [];
+              loading = arrays;
+              try {
+                const weights = await load();
+                using = held.hold(key, weights, arrays);
+                return { weights, reused: false };
+              } catch (e) {
+                for (const array of arrays) engine.release(array);
+                throw e;
+              } finally {
+                loading = undefined;
+              }
             },
           });
           post({ type: 'runResult', id, result }, transferables(result));
         } finally {
-          for (const array of held) engine.release(array);
+          for (const array of trace) engine.release(array);
+          using?.done();
         }
         break;
       }

@@ -268,6 +268,59 @@ describe('worker: ComputeClient', function () {
     assert.deepStrictEqual(failed, ['open'], 'a layer the file lacks must fail before the `read` stage');
   });
 
+  describe('keeps the last layer\'s weights', () => {
+    const check = async (got: RunResult, req: RunRequest, what: string): Promise<void> => {
+      const want = await runLayer(req);
+      for (const key of ['preActivation', 'hidden', 'output'] as const) assertNear(got[key], want[key], `${what}: ${key}`);
+    };
+
+    it('re-runs the same layer with other inputs and another activation without reading it, with the right numbers', async () => {
+      const c = client({ threads: 2 });
+      const first: RunRequest = { file: medium, inputs: { kind: 'random', tokens: 16, seed: 1 } };
+      const a = await c.run(first);
+      assert.strictEqual(a.timings.weightsReused, false);
+      const second: RunRequest = { file: medium, inputs: { kind: 'random', tokens: 9, seed: 2 }, activation: 'silu' };
+      const b = await c.run(second);
+      assert.strictEqual(b.timings.weightsReused, true, 'the same layer was read again');
+      assert.strictEqual(b.activation, 'silu');
+      await check(b, second, 'reused weights, silu');
+    });
+
+    it('reads the file again once it has changed, and another layer replaces the held one', async () => {
+      const c = client();
+      const file = writeLayer('changing.safetensors', 24, 96);
+      const req: RunRequest = { file, inputs: { kind: 'random', tokens: 3, seed: 1 } };
+      await c.run(req);
+      // Same size, other values, a later modification time: what re-exporting a checkpoint does.
+      const tensors: StTensor[] = ['c_fc', 'c_proj'].flatMap((m, i) => [
+        { name: `h.0.mlp.${m}.weight`, dtype: 'F32', shape: i ? [96, 24] : [24, 96], values: raw(values(24 * 96, 10 + i, 0.5)) },
+        { name: `h.0.mlp.${m}.bias`, dtype: 'F32', shape: [i ? 24 : 96], values: raw(values(i ? 24 : 96, 20 + i, 0.1)) },
+      ]);
+      fs.writeFileSync(file, safetensorsBytes(tensors));
+      const later = new Date(Date.now() + 5000);
+      fs.utimesSync(file, later, later);
+      const changed = await c.run(req);
+      assert.strictEqual(changed.timings.weightsReused, false, 'a changed file was not read again');
+      await check(changed, req, 'changed file');
+      const other = await c.run({ file: small, inputs: { kind: 'random', tokens: 2, seed: 1 } });
+      assert.strictEqual(other.timings.weightsReused, false);
+      const back = await c.run(req);
+      assert.strictEqual(back.timings.weightsReused, false, 'one layer is held at a time');
+    });
+
+    it('a run still using the held layer keeps it when a newer run replaces it', async () => {
+      const c = client({ threads: 2 });
+      const reqs: RunRequest[] = [
+        { file: large, inputs: { kind: 'random', tokens: 48, seed: 3 } },
+        { file: medium, inputs: { kind: 'random', tokens: 40, seed: 4 } },
+        { file: large, inputs: { kind: 'random', tokens: 33, seed: 5 } },
+      ];
+      // Sent together: the worker interleaves their reads, and each newer layer replaces the held one.
+      const results = await Promise.all(reqs.map((r) => c.run(r)));
+      for (let i = 0; i < reqs.length; i++) await check(results[i], reqs[i], `run ${i}`);
+    });
+  });
+
   it('rejects requests after dispose', async () => {
     const c = client();
     c.dispose();
