@@ -1,12 +1,13 @@
 /**
  * GGUF (llama.cpp / ggml) reader: parses the header, metadata and tensor infos through ranged
  * reads that grow until the header fits, validates every count, length and offset against the
- * file size before trusting it, and decodes one tensor's bytes on `read`. Spec: ggml docs/gguf.md.
- * No `vscode` import.
+ * file size before trusting it, and decodes one tensor's bytes on `read`, a slice at a time.
+ * Spec: ggml docs/gguf.md. No `vscode` import.
  */
 import { FfnLensError } from '../core/errors';
-import { RangeReader, throwIfAborted } from './fileRange';
+import { RangeReader } from './fileRange';
 import { decodableTypeNames, dequantize, ggmlType, type GgmlTypeInfo } from './ggmlQuants';
+import { checkTransposable, decodeInSlices, rowsAndCols, SliceWriter } from './slices';
 import { targetArray, type ReadOptions, type SourceHints, type TensorInfo, type TensorSource } from './source';
 
 /** Bounds that turn a corrupt or hostile header into an error instead of an allocation. */
@@ -26,8 +27,6 @@ export const GGUF_LIMITS = {
   keepStringItems: 64,
   /** Float32Array elements one `read` may produce. */
   maxDecodeElements: 2 ** 31 - 1,
-  /** Bytes per ranged read while decoding a tensor (a cancel lands between reads). */
-  decodeChunkBytes: 16 * 1024 * 1024,
 } as const;
 
 /** What `metadata` holds instead of a long array (e.g. `tokenizer.ggml.tokens`). */
@@ -330,7 +329,16 @@ export class GgufSource implements TensorSource {
     return this.reader.bytesRead;
   }
 
-  async read(name: string, options: ReadOptions = {}): Promise<Float32Array> {
+  read(name: string, options: ReadOptions = {}): Promise<Float32Array> {
+    return this.decode(name, options, false);
+  }
+
+  readTransposed(name: string, options: ReadOptions = {}): Promise<Float32Array> {
+    return this.decode(name, options, true);
+  }
+
+  /** Reads whole blocks a slice at a time (a row, ne0, is whole blocks), each dequantised into place as it comes. */
+  private async decode(name: string, options: ReadOptions, transposed: boolean): Promise<Float32Array> {
     const t = this.byName.get(name);
     if (!t) throw new FfnLensError(`no tensor named '${name}' in this GGUF file`, this.path);
     const { type } = t;
@@ -340,19 +348,22 @@ export class GgufSource implements TensorSource {
         this.path,
       );
     }
+    const what = `tensor '${name}'`;
+    const shape = [...t.ne].reverse();
+    if (transposed) checkTransposable(shape, what, this.path);
     if (t.elements > GGUF_LIMITS.maxDecodeElements) {
       throw new FfnLensError(`tensor '${name}' has ${t.elements} elements, more than one read can decode`, this.path, 'budget');
     }
-    const out = targetArray(options, t.elements);
-    const blocks = t.elements / type.blockSize;
-    const perRead = Math.max(1, Math.floor(GGUF_LIMITS.decodeChunkBytes / type.typeSize));
-    for (let b = 0; b < blocks; b += perRead) {
-      throwIfAborted(options.signal, this.path);
-      const n = Math.min(perRead, blocks - b);
-      const bytes = await this.reader.read(this.dataStart + t.offset + b * type.typeSize, n * type.typeSize, options.signal, `tensor '${name}'`);
-      dequantize(type, bytes, out, b * type.blockSize);
-    }
-    return out;
+    const [rows, cols] = rowsAndCols(shape);
+    const writer = new SliceWriter(targetArray(options, t.elements), rows, cols, transposed, type.blockSize);
+    const start = this.dataStart + t.offset;
+    let raw: Uint8Array | undefined;
+    return decodeInSlices(writer, async (first, n, into) => {
+      const length = (n / type.blockSize) * type.typeSize;
+      if (!raw || raw.length < length) raw = new Uint8Array(length);
+      const at = start + (first / type.blockSize) * type.typeSize;
+      dequantize(type, await this.reader.read(at, length, options.signal, what, raw.subarray(0, length)), into);
+    }, options.signal, this.path);
   }
 
   close(): Promise<void> {

@@ -10,6 +10,7 @@ import { constants as bufferConstants } from 'buffer';
 import { FfnLensError } from '../core/errors';
 import { hintsFromConfig } from './configJson';
 import { throwIfAborted } from './fileRange';
+import { checkTransposable, transpose } from './slices';
 import { targetArray, type ReadOptions, type SourceHints, type TensorInfo, type TensorSource } from './source';
 
 /** Top-level keys that describe the file instead of holding tensors. */
@@ -117,6 +118,15 @@ class JsonSource implements TensorSource {
     const out = targetArray(options, t.data.length);
     out.set(t.data);
     return out;
+  }
+
+  /** The values are in memory already: transposed straight into the output, no copy in between. */
+  async readTransposed(name: string, options?: ReadOptions): Promise<Float32Array> {
+    throwIfAborted(options?.signal, this.path);
+    const t = this.data.get(name);
+    if (!t) throw new FfnLensError(`no tensor named "${name}"`, this.path);
+    checkTransposable(t.shape, `tensor "${name}"`, this.path);
+    return transpose(t.data, t.shape[0], t.shape[1], targetArray(options, t.data.length));
   }
 
   async close(): Promise<void> {

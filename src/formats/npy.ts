@@ -9,6 +9,7 @@ import { FfnLensError } from '../core/errors';
 import { decodeBF16, decodeF16, decodeF32, decodeF64 } from '../core/dtype';
 import { RangeReader, MAX_READ_BYTES, printable } from './fileRange';
 import { looksLikePickle, pickleRefusal } from './pickle';
+import { checkTransposable, decodeInSlices, rowsAndCols, SliceWriter, type SliceDecoder } from './slices';
 import { targetArray, type ReadOptions, type TensorInfo, type TensorSource } from './source';
 
 /** How one element is stored: float (IEEE), bfloat16, signed/unsigned integer or bool, with its size. */
@@ -168,19 +169,17 @@ class NpySource implements TensorSource {
     return this.reader.bytesRead;
   }
 
-  async read(name: string, options?: ReadOptions): Promise<Float32Array> {
+  read(name: string, options?: ReadOptions): Promise<Float32Array> {
+    return this.decode(name, options, false);
+  }
+
+  readTransposed(name: string, options?: ReadOptions): Promise<Float32Array> {
+    return this.decode(name, options, true);
+  }
+
+  private async decode(name: string, options: ReadOptions | undefined, transposed: boolean): Promise<Float32Array> {
     if (name !== this.name) throw new FfnLensError(`no tensor named "${printable(name)}" (this .npy holds "${printable(this.name)}")`, this.path);
-    const what = `tensor "${printable(name)}"`;
-    const { header } = this;
-    // Little-endian float32 in C order is already the answer: read its bytes straight into the target.
-    if (options?.into && isNativeF32(header.element) && !(header.fortranOrder && header.shape.length > 1)) {
-      checkDecodable(header.count, header.element, this.path, what);
-      const out = targetArray(options, header.count);
-      await this.reader.read(header.dataOffset, header.dataBytes, options.signal, what, bytesOf(out));
-      return out;
-    }
-    const bytes = await this.reader.read(header.dataOffset, header.dataBytes, options?.signal, what);
-    return decodeNpyData(bytes, header, this.path, what, options?.into ? targetArray(options, header.count) : undefined);
+    return readNpyData(this.reader, this.header.dataOffset, this.header, options, transposed, `tensor "${printable(name)}"`);
   }
 
   close(): Promise<void> {
@@ -188,7 +187,52 @@ class NpySource implements TensorSource {
   }
 }
 
+/**
+ * Where `.npy` data decodes to in `out`: row-major in `shape` order, or, when `transposed`, a
+ * matrix's transpose. A Fortran-order matrix is stored as its transpose, so for it the transposed
+ * read is the straight one. Undefined for a Fortran-order array of three or more dimensions,
+ * which is decoded whole and reordered.
+ */
+export function npyWriter(header: NpyHeader, out: Float32Array, transposed: boolean): SliceWriter | undefined {
+  const { shape } = header;
+  const fortran = header.fortranOrder && shape.length > 1;
+  if (fortran && shape.length > 2) return undefined;
+  // The stored elements as a row-major matrix: a Fortran-order [r, c] matrix stores [c x r].
+  const [rows, cols] = fortran ? [shape[1], shape[0]] : rowsAndCols(shape);
+  return new SliceWriter(out, rows, cols, transposed !== fortran);
+}
+
+/** Reads `.npy` data (`header.dataBytes` bytes at byte `start` of `reader`) a slice at a time; see `npyWriter`. */
+export async function readNpyData(reader: RangeReader, start: number, header: NpyHeader, options: ReadOptions | undefined, transposed: boolean, what: string): Promise<Float32Array> {
+  const file = reader.path;
+  if (transposed) checkTransposable(header.shape, what, file);
+  checkDecodable(header.count, header.element, file, what);
+  const out = targetArray(options, header.count);
+  const writer = npyWriter(header, out, transposed);
+  if (!writer) return decodeNpyData(await reader.read(start, header.dataBytes, options?.signal, what), header, file, what, out);
+  return decodeInSlices(writer, elementSlices(reader, start, header.element, options?.signal, what), options?.signal, file);
+}
+
 // ---- element decoding (also used by the safetensors reader) ----
+
+/**
+ * Decodes slices of elements of `el` stored from byte `start` of `reader`: float32 in this
+ * machine's byte order is read straight into the target, anything else into one byte buffer
+ * reused from slice to slice, then decoded.
+ */
+export function elementSlices(reader: RangeReader, start: number, el: ElementType, signal: AbortSignal | undefined, what: string): SliceDecoder {
+  let raw: Uint8Array | undefined;
+  return async (first, n, into) => {
+    if (isNativeF32(el)) {
+      await reader.read(start + first * 4, n * 4, signal, what, bytesOf(into));
+      return;
+    }
+    const length = n * el.size;
+    if (!raw || raw.length < length) raw = new Uint8Array(length);
+    const bytes = await reader.read(start + first * el.size, length, signal, what, raw.subarray(0, length));
+    decodeElements(bytes, el, n, reader.path, what, into);
+  };
+}
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

@@ -1,16 +1,16 @@
 /**
  * NumPy `.npz` reader: a zip (PKWARE APPNOTE) of `.npy` members. Only the end-of-central-directory
  * record (zip64 too), the central directory and each member's `.npy` header are read to list
- * tensors; stored members are then read by range, deflated ones inflated with node's zlib, capped
- * at their declared size and checked against their CRC-32. `layer0/W1.npy` is listed as
- * `layer0.W1` so the layer finder sees dotted names. No `vscode` import.
+ * tensors; stored members are then read by range, deflated ones inflated with node's zlib a slice
+ * at a time, capped at their declared size and checked against their CRC-32. `layer0/W1.npy` is
+ * listed as `layer0.W1` so the layer finder sees dotted names. No `vscode` import.
  */
 import * as zlib from 'zlib';
-import { promisify } from 'util';
-import { FfnLensError } from '../core/errors';
+import { FfnLensError, isFfnLensError } from '../core/errors';
 import { RangeReader, printable, throwIfAborted } from './fileRange';
-import { bytesOf, checkDecodable, decodeNpyData, isNativeF32, npyDataOffset, parseNpyHeader, NPY_PRELUDE, type NpyHeader } from './npy';
+import { checkDecodable, decodeElements, decodeNpyData, npyDataOffset, npyWriter, parseNpyHeader, readNpyData, NPY_PRELUDE, type ElementType, type NpyHeader } from './npy';
 import { isTorchPickleMember, looksLikePickle, pickleRefusal, PICKLE_PROBE_BYTES } from './pickle';
+import { checkTransposable, SLICE_LIMITS, type SliceWriter } from './slices';
 import { targetArray, type ReadOptions, type TensorInfo, type TensorSource } from './source';
 
 /** One member as the central directory describes it. */
@@ -24,7 +24,7 @@ export interface ZipEntry {
   localHeaderOffset: number;
 }
 
-/** A member bigger than this is not inflated into memory. */
+/** A deflated member bigger than this is refused. */
 export const MAX_INFLATED_BYTES = 2 * 1024 ** 3;
 /** Deflate cannot expand data by more than about 1032:1; a bigger claim is a lie. */
 const MAX_DEFLATE_RATIO = 1032;
@@ -34,7 +34,6 @@ const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const METHOD_NAMES: Record<number, string> = { 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 99: 'AES encryption' };
-const inflateRaw = promisify(zlib.inflateRaw);
 
 /** Where the central directory is and how many entries it claims. */
 interface Directory {
@@ -259,6 +258,34 @@ async function inflatePrefix(reader: RangeReader, start: number, compressedSize:
   return Buffer.concat(chunks);
 }
 
+/**
+ * Gathers inflated data bytes into slices of whole elements and decodes each into `writer` as soon
+ * as it is full; a cancel lands between slices.
+ */
+function sliceFeeder(writer: SliceWriter, el: ElementType, signal: AbortSignal | undefined, file: string, what: string): (bytes: Uint8Array) => void {
+  const raw = new Uint8Array(Math.min(writer.sliceLength, writer.length) * el.size);
+  let first = 0;
+  let filled = 0;
+  return (bytes) => {
+    for (let p = 0; p < bytes.length; ) {
+      const n = Math.min(writer.sliceLength, writer.length - first);
+      if (n === 0) throw new FfnLensError(`${what} holds more data than its shape`, file);
+      const want = n * el.size;
+      const k = Math.min(want - filled, bytes.length - p);
+      raw.set(bytes.subarray(p, p + k), filled);
+      filled += k;
+      p += k;
+      if (filled === want) {
+        decodeElements(raw.subarray(0, want), el, n, file, what, writer.target(first, n));
+        writer.commit(first, n);
+        first += n;
+        filled = 0;
+        throwIfAborted(signal, file);
+      }
+    }
+  };
+}
+
 class NpzSource implements TensorSource {
   readonly format = 'npz' as const;
   readonly tensors: readonly TensorInfo[];
@@ -274,43 +301,96 @@ class NpzSource implements TensorSource {
     return this.reader.bytesRead;
   }
 
-  async read(name: string, options?: ReadOptions): Promise<Float32Array> {
+  read(name: string, options?: ReadOptions): Promise<Float32Array> {
+    return this.decode(name, options, false);
+  }
+
+  readTransposed(name: string, options?: ReadOptions): Promise<Float32Array> {
+    return this.decode(name, options, true);
+  }
+
+  private async decode(name: string, options: ReadOptions | undefined, transposed: boolean): Promise<Float32Array> {
     const m = this.members.get(name);
     if (!m) throw new FfnLensError(`no tensor named "${printable(name)}"`, this.path);
     const { entry, dataStart, header } = m;
     const what = `tensor "${printable(name)}" (member "${printable(entry.name)}")`;
-    if (entry.method === 0) {
-      if (options?.into && isNativeF32(header.element) && !(header.fortranOrder && header.shape.length > 1)) {
-        // Stored float32 in C order: read the bytes straight into the target array.
-        checkDecodable(header.count, header.element, this.path, what);
-        const out = targetArray(options, header.count);
-        await this.reader.read(dataStart + header.dataOffset, header.dataBytes, options.signal, what, bytesOf(out));
-        return out;
+    if (entry.method === 0) return readNpyData(this.reader, dataStart + header.dataOffset, header, options, transposed, what);
+    if (transposed) checkTransposable(header.shape, what, this.path);
+    checkDecodable(header.count, header.element, this.path, what);
+    const out = targetArray(options, header.count);
+    const writer = npyWriter(header, out, transposed);
+    if (!writer) {
+      // A Fortran-order array of three or more dimensions is reordered whole.
+      const data = new Uint8Array(header.dataBytes);
+      let filled = 0;
+      await this.inflate(m, what, options?.signal, (bytes) => {
+        data.set(bytes, filled);
+        filled += bytes.length;
+      });
+      return decodeNpyData(data, header, this.path, what, out);
+    }
+    const feed = sliceFeeder(writer, header.element, options?.signal, this.path, what);
+    await this.inflate(m, what, options?.signal, feed);
+    return out;
+  }
+
+  /**
+   * Inflates a deflated member a compressed slice at a time, handing the bytes after its .npy
+   * header to `take` as they come (so no whole copy of the member is held), and checks the size
+   * and CRC-32 the zip directory gives. Each slice is inflated before the next is read.
+   */
+  private async inflate(m: Member, what: string, signal: AbortSignal | undefined, take: (bytes: Uint8Array) => void): Promise<void> {
+    const { entry, dataStart, header } = m;
+    const { reader, path } = this;
+    const sliceBytes = Math.max(1024, Math.floor(SLICE_LIMITS.bytes / 4));
+    let seen = 0;
+    let crc = 0;
+    let failure: unknown;
+    const inflater = zlib.createInflateRaw();
+    // 'data' handlers run as the output comes, so at most one output chunk is held at a time.
+    inflater.on('data', (chunk: Buffer) => {
+      if (failure) return;
+      try {
+        if (seen + chunk.length > entry.uncompressedSize) throw new FfnLensError(`${what} inflates past its declared ${entry.uncompressedSize} bytes`, path);
+        crc = zlib.crc32(chunk, crc);
+        const skip = Math.min(chunk.length, Math.max(0, header.dataOffset - seen));
+        seen += chunk.length;
+        if (skip < chunk.length) take(chunk.subarray(skip));
+      } catch (e) {
+        failure = e;
       }
-      const bytes = await this.reader.read(dataStart + header.dataOffset, header.dataBytes, options?.signal, what);
-      return decodeNpyData(bytes, header, this.path, what, options?.into ? targetArray(options, header.count) : undefined);
-    }
-    const compressed = await this.reader.read(dataStart, entry.compressedSize, options?.signal, what);
-    let inflated: Buffer;
+    });
+    // Settles when the inflater closes (after its last 'data') or fails.
+    const finished = new Promise<void>((resolve) => {
+      inflater.on('error', (e) => {
+        failure ??= e;
+        resolve();
+      });
+      inflater.once('close', resolve);
+    });
     try {
-      inflated = await inflateRaw(compressed, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
-    } catch (e) {
-      const tooBig = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError;
-      throw new FfnLensError(tooBig ? `${what} inflates past its declared ${entry.uncompressedSize} bytes` : `${what}: deflate data is corrupt (${printable((e as Error).message)})`, this.path);
+      for (let pos = 0; pos < entry.compressedSize && !failure; ) {
+        const n = Math.min(sliceBytes, entry.compressedSize - pos);
+        const piece = await reader.read(dataStart + pos, n, signal, what);
+        pos += n;
+        await Promise.race([new Promise<void>((resolve) => inflater.write(piece, () => resolve())), finished]);
+      }
+      if (!failure) {
+        inflater.end();
+        await finished;
+      }
+    } finally {
+      inflater.destroy();
     }
-    throwIfAborted(options?.signal, this.path);
-    if (inflated.length !== entry.uncompressedSize) {
-      throw new FfnLensError(`${what} inflates to ${inflated.length} bytes but the zip directory says ${entry.uncompressedSize}`, this.path);
+    if (failure) {
+      if (isFfnLensError(failure)) throw failure;
+      throw new FfnLensError(`${what}: deflate data is corrupt (${printable((failure as Error).message)})`, path);
     }
-    if (zlib.crc32(inflated) >>> 0 !== entry.crc32) {
-      throw new FfnLensError(`${what}: CRC-32 mismatch, the member is corrupt`, this.path);
+    throwIfAborted(signal, path);
+    if (seen !== entry.uncompressedSize) {
+      throw new FfnLensError(`${what} inflates to ${seen} bytes but the zip directory says ${entry.uncompressedSize}`, path);
     }
-    const raw = inflated.subarray(header.dataOffset, header.dataOffset + header.dataBytes);
-    if (options?.into) return decodeNpyData(raw, header, this.path, what, targetArray(options, header.count));
-    // A fresh aligned copy keeps typed-array views over the data valid whatever the header length.
-    const data = new Uint8Array(header.dataBytes);
-    data.set(raw);
-    return decodeNpyData(data, header, this.path, what);
+    if (crc >>> 0 !== entry.crc32) throw new FfnLensError(`${what}: CRC-32 mismatch, the member is corrupt`, path);
   }
 
   close(): Promise<void> {

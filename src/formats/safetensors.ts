@@ -1,16 +1,17 @@
 /**
  * safetensors reader: 8-byte little-endian header length, a JSON header, then one byte buffer.
  * The header is validated the way the official library does before anything is trusted; `read`
- * fetches only one tensor's byte range. Sharded checkpoints (`*.safetensors.index.json`, or a
- * `model-00001-of-00003.safetensors` shard with its index beside it) become one source that reads
- * each tensor from its own shard. No `vscode` import.
+ * fetches only one tensor's byte range, a slice at a time. Sharded checkpoints
+ * (`*.safetensors.index.json`, or a `model-00001-of-00003.safetensors` shard with its index beside
+ * it) become one source that reads each tensor from its own shard. No `vscode` import.
  */
 import { promises as fs } from 'fs';
 import * as nodePath from 'path';
 import { FfnLensError } from '../core/errors';
 import { RangeReader, printable } from './fileRange';
-import { bytesOf, checkDecodable, decodeElements, isNativeF32, type ElementType } from './npy';
+import { checkDecodable, elementSlices, type ElementType } from './npy';
 import { looksLikePickle, pickleRefusal, PICKLE_PROBE_BYTES } from './pickle';
+import { checkTransposable, decodeInSlices, rowsAndCols, SliceWriter } from './slices';
 import { targetArray, type ReadOptions, type TensorInfo, type TensorSource } from './source';
 
 /** The official library's limit on the header length. */
@@ -203,23 +204,28 @@ export class SafetensorsSource implements TensorSource {
     return this.byName.get(name)?.reader.path;
   }
 
-  async read(name: string, options?: ReadOptions): Promise<Float32Array> {
+  read(name: string, options?: ReadOptions): Promise<Float32Array> {
+    return this.decode(name, options, false);
+  }
+
+  readTransposed(name: string, options?: ReadOptions): Promise<Float32Array> {
+    return this.decode(name, options, true);
+  }
+
+  /** Reads one tensor's byte range a slice at a time, each decoded (or transposed) into the output as it comes. */
+  private async decode(name: string, options: ReadOptions | undefined, transposed: boolean): Promise<Float32Array> {
     const at = this.byName.get(name);
     if (!at) throw new FfnLensError(`no tensor named "${printable(name)}"`, this.path);
     const { entry, reader, dataStart } = at;
     const element = DTYPES[entry.dtype].element;
     if (!element) throw new FfnLensError(`tensor "${printable(name)}" has dtype ${entry.dtype}, which FFN Lens cannot decode (8-bit floats are not supported)`, reader.path);
     const what = `tensor "${printable(name)}"`;
+    if (transposed) checkTransposable(entry.shape, what, reader.path);
     const count = entry.byteLength / element.size;
-    if (options?.into && isNativeF32(element)) {
-      // Float32 in this machine's byte order: read the bytes straight into the target array.
-      checkDecodable(count, element, reader.path, what);
-      const out = targetArray(options, count);
-      await reader.read(dataStart + entry.begin, entry.byteLength, options.signal, what, bytesOf(out));
-      return out;
-    }
-    const bytes = await reader.read(dataStart + entry.begin, entry.byteLength, options?.signal, what);
-    return decodeElements(bytes, element, count, reader.path, what, options?.into ? targetArray(options, count) : undefined);
+    checkDecodable(count, element, reader.path, what);
+    const [rows, cols] = rowsAndCols(entry.shape);
+    const writer = new SliceWriter(targetArray(options, count), rows, cols, transposed);
+    return decodeInSlices(writer, elementSlices(reader, dataStart + entry.begin, element, options?.signal, what), options?.signal, reader.path);
   }
 
   async close(): Promise<void> {

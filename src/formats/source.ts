@@ -68,6 +68,12 @@ export interface TensorSource {
   readonly hints: SourceHints;
   /** Decode one tensor to float32, row-major in `shape` order. Throws FfnLensError naming file and tensor. */
   read(name: string, options?: ReadOptions): Promise<Float32Array>;
+  /**
+   * Decode a matrix [r, c] as its transpose [c, r], row-major (a torch [out,in] matrix into the
+   * core's [in,out]), a slice at a time: no full copy in the file's order is ever made. Anything
+   * but a 2-D tensor is refused. Optional: without it a caller transposes what `read` returns.
+   */
+  readTransposed?(name: string, options?: ReadOptions): Promise<Float32Array>;
   /** Release file handles. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -4,9 +4,12 @@
  */
 import { FfnLensError } from '../core/errors';
 import type { ActivationName, FfnWeights } from '../core/types';
+import { transpose } from '../formats/slices';
 import type { TensorSource } from '../formats/source';
 import { fitActivation } from './conventions';
 import type { LayerSpec, MatrixLayout } from './types';
+
+export { transpose };
 
 export interface LoadOptions {
   /** Replaces the layer's activation (fitted to the layer: silu on a gated layer is swiglu). */
@@ -15,10 +18,14 @@ export interface LoadOptions {
   /**
    * Where the weights (in the core's layout) and biases go, e.g. the matrix kernel's `alloc`, so
    * no product has to copy them in. The caller owns and releases what it returns; a matrix that
-   * needs transposing is decoded into an ordinary array first. Default: ordinary arrays.
+   * needs transposing is decoded a slice at a time straight into its array (only a source
+   * without `readTransposed` makes a whole ordinary copy first). Default: ordinary arrays.
    */
   alloc?: (length: number) => Float32Array;
 }
+
+/** How a tensor is read: as stored, transposed by the source, or into a transient array that is transposed here. */
+type ReadMode = 'final' | 'transposed' | 'transient';
 
 /** Reads `spec`'s tensors from `source` and returns them in the core's layout. */
 export async function loadLayer(source: TensorSource, spec: LayerSpec, options: LoadOptions = {}): Promise<FfnWeights> {
@@ -28,23 +35,33 @@ export async function loadLayer(source: TensorSource, spec: LayerSpec, options: 
     ? fitActivation(options.activation, spec.kind, spec.id, spec.convention, file)
     : spec.activation;
   const { alloc } = options;
-  /** Reads `name`, into an `alloc`ated array when `final` (no transpose follows). */
-  const read = async (name: string, length: number, final = true): Promise<Float32Array> => {
+  /** Reads `name`, into an `alloc`ated array unless `transient` (a transpose follows). */
+  const read = async (name: string, length: number, mode: ReadMode = 'final'): Promise<Float32Array> => {
     if (options.signal?.aborted) throw new FfnLensError('loading the layer was cancelled', file, 'cancelled');
     const mismatch = (got: number): FfnLensError =>
       new FfnLensError(`layer "${spec.id}": tensor "${name}" has ${got} numbers, expected ${length}`, file);
     // Check the listed size first, so a wrong tensor never gets an allocation of its size.
     const info = source.tensors.find((t) => t.name === name);
     const listed = info?.shape.reduce((a, b) => a * b, 1);
-    if (alloc && final && listed !== undefined && listed !== length) throw mismatch(listed);
-    const data = await source.read(name, { signal: options.signal, into: alloc && final ? alloc : undefined });
+    const into = alloc && mode !== 'transient' ? alloc : undefined;
+    if (into && listed !== undefined && listed !== length) throw mismatch(listed);
+    // The reader's own count is checked again before anything is allocated.
+    const checkedInto = into && ((n: number): Float32Array => {
+      if (n !== length) throw mismatch(n);
+      return into(n);
+    });
+    const readOptions = { signal: options.signal, into: checkedInto };
+    const data = mode === 'transposed' ? await source.readTransposed!(name, readOptions) : await source.read(name, readOptions);
     if (data.length !== length) throw mismatch(data.length);
     return data;
   };
-  /** A file matrix [rows x cols] in the core's layout: as read, or transposed into an `alloc`ated array. */
+  /** A file matrix [rows x cols] in the core's layout: as read, or its transpose. */
   const laidOut = async (name: string, rows: number, cols: number, asIs: boolean): Promise<Float32Array> => {
     if (asIs) return read(name, rows * cols);
-    const data = await read(name, rows * cols, false);
+    const shape = source.tensors.find((t) => t.name === name)?.shape;
+    // The source transposes a slice at a time into the final array: no whole copy in the file's order.
+    if (source.readTransposed && shape?.length === 2 && shape[0] === rows && shape[1] === cols) return read(name, rows * cols, 'transposed');
+    const data = await read(name, rows * cols, 'transient');
     return transpose(data, rows, cols, alloc?.(rows * cols));
   };
   /** [dModel x dFf] from a file matrix that is [in,out] = [dModel, dFf] or [out,in] = [dFf, dModel]. */
@@ -57,27 +74,4 @@ export async function loadLayer(source: TensorSource, spec: LayerSpec, options: 
   weights.w2 = await laidOut(spec.tensors.w2, dModel, dFf, spec.layouts.w2 === 'in_out');
   if (spec.tensors.b2) weights.b2 = await read(spec.tensors.b2, dModel);
   return weights;
-}
-
-const BLOCK = 32;
-
-/**
- * The transpose of a row-major [rows x cols] matrix, as a [cols x rows] matrix in `dst` (a new
- * array by default). Works in 32 x 32 tiles so both sides stay in cache (a 4096 x 11008 matrix
- * is ~180 MB).
- */
-export function transpose(src: Float32Array, rows: number, cols: number, dst: Float32Array = new Float32Array(src.length)): Float32Array {
-  if (src.length !== rows * cols) throw new RangeError(`transpose: ${src.length} values is not ${rows} x ${cols}`);
-  if (dst.length !== src.length) throw new RangeError(`transpose: the output holds ${dst.length} values, not ${src.length}`);
-  for (let r0 = 0; r0 < rows; r0 += BLOCK) {
-    const r1 = Math.min(r0 + BLOCK, rows);
-    for (let c0 = 0; c0 < cols; c0 += BLOCK) {
-      const c1 = Math.min(c0 + BLOCK, cols);
-      for (let r = r0; r < r1; r++) {
-        const rowBase = r * cols;
-        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[rowBase + c];
-      }
-    }
-  }
-  return dst;
 }

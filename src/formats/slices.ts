@@ -1,0 +1,115 @@
+/**
+ * Decoding a tensor in bounded slices of its stored elements, each put in place as soon as it is
+ * decoded: straight into the output, or transposed into it (a file's [out,in] matrix into the
+ * core's [in,out]). The extra memory is one slice, never a second copy of the tensor, and a cancel
+ * lands between slices. No `vscode` import.
+ */
+import { FfnLensError } from '../core/errors';
+import { throwIfAborted } from './fileRange';
+
+/**
+ * Decoded float32 bytes per slice: big enough that a slice holds dozens of rows of a wide matrix
+ * (tiles stay full), small next to a matrix (a LLaMA-7B one is 180 MB). Tests lower it.
+ */
+export const SLICE_LIMITS = { bytes: 8 * 1024 * 1024 };
+
+/** Side of the square tiles a transpose works in: 32 x 32 floats per side fit in L1 together. */
+const TILE = 32;
+
+/**
+ * Where the slices of one tensor go. The stored elements are a row-major [rows x cols] matrix (a
+ * 1-D tensor is one row); `out` receives them in that order, or, when `transpose`, as the
+ * [cols x rows] transpose. A transposed slice is whole rows (at least one, however wide).
+ */
+export class SliceWriter {
+  /** Stored elements per slice (the last one may be shorter). */
+  readonly sliceLength: number;
+  private scratch: Float32Array | undefined;
+
+  /** `unit`: a slice boundary falls on a multiple of it (a quantised block); it divides `cols` when transposing. */
+  constructor(
+    readonly out: Float32Array,
+    readonly rows: number,
+    readonly cols: number,
+    readonly transpose: boolean,
+    unit = 1,
+  ) {
+    if (rows * cols !== out.length) throw new RangeError(`SliceWriter: ${out.length} values is not ${rows} x ${cols}`);
+    const floats = Math.max(1, Math.floor(SLICE_LIMITS.bytes / 4));
+    this.sliceLength = transpose
+      ? Math.max(1, Math.floor(floats / Math.max(1, cols))) * cols
+      : Math.max(1, Math.floor(floats / unit)) * unit;
+  }
+
+  /** The total number of stored elements. */
+  get length(): number {
+    return this.out.length;
+  }
+
+  /** Where the `n` stored elements from `first` on are to be decoded: `out` itself, or a reused scratch slice. */
+  target(first: number, n: number): Float32Array {
+    if (!this.transpose) return this.out.subarray(first, first + n);
+    this.scratch ??= new Float32Array(Math.min(this.sliceLength, this.length));
+    return this.scratch.subarray(0, n);
+  }
+
+  /** Puts the elements decoded into `target(first, n)` in their place. */
+  commit(first: number, n: number): void {
+    if (this.transpose) transposeRows(this.scratch!.subarray(0, n), first / this.cols, n / this.cols, this.rows, this.cols, this.out);
+  }
+}
+
+/** Decodes `n` stored elements from element `first` on into `into` (exactly `n` values). */
+export type SliceDecoder = (first: number, n: number, into: Float32Array) => Promise<void>;
+
+/** Runs `decode` over every slice of `writer`, in order, checking `signal` before each; returns the output. */
+export async function decodeInSlices(writer: SliceWriter, decode: SliceDecoder, signal: AbortSignal | undefined, path: string): Promise<Float32Array> {
+  for (let first = 0; first < writer.length; first += writer.sliceLength) {
+    throwIfAborted(signal, path);
+    const n = Math.min(writer.sliceLength, writer.length - first);
+    await decode(first, n, writer.target(first, n));
+    writer.commit(first, n);
+  }
+  throwIfAborted(signal, path);
+  return writer.out;
+}
+
+/**
+ * Rows [r0, r0 + n) of a row-major [rows x cols] matrix, given as `src` (n x cols values), written to
+ * their places in `dst`, the [cols x rows] transpose. In tiles, so reads and writes both stay in
+ * cache; each tile writes runs of consecutive floats.
+ */
+export function transposeRows(src: Float32Array, r0: number, n: number, rows: number, cols: number, dst: Float32Array): void {
+  if (src.length !== n * cols) throw new RangeError(`transposeRows: ${src.length} values is not ${n} rows of ${cols}`);
+  if (dst.length !== rows * cols || r0 < 0 || r0 + n > rows) throw new RangeError(`transposeRows: rows ${r0}..${r0 + n} do not fit a ${rows} x ${cols} matrix`);
+  for (let i0 = 0; i0 < n; i0 += TILE) {
+    const i1 = Math.min(i0 + TILE, n);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(c0 + TILE, cols);
+      for (let c = c0; c < c1; c++) {
+        const at = c * rows + r0;
+        for (let i = i0; i < i1; i++) dst[at + i] = src[i * cols + c];
+      }
+    }
+  }
+}
+
+/** The transpose of a row-major [rows x cols] matrix, as a [cols x rows] matrix in `dst` (a new array by default). */
+export function transpose(src: Float32Array, rows: number, cols: number, dst: Float32Array = new Float32Array(src.length)): Float32Array {
+  if (src.length !== rows * cols) throw new RangeError(`transpose: ${src.length} values is not ${rows} x ${cols}`);
+  if (dst.length !== src.length) throw new RangeError(`transpose: the output holds ${dst.length} values, not ${src.length}`);
+  transposeRows(src, 0, rows, rows, cols, dst);
+  return dst;
+}
+
+/** The stored matrix a tensor of `shape` is, row-major: [product of the leading dimensions x the last]. */
+export function rowsAndCols(shape: readonly number[]): [rows: number, cols: number] {
+  if (shape.length === 0) return [1, 1];
+  const cols = shape[shape.length - 1];
+  return [shape.slice(0, -1).reduce((a, b) => a * b, 1), cols];
+}
+
+/** Refuses a transposed read of anything but a matrix (`what` names the tensor). */
+export function checkTransposable(shape: readonly number[], what: string, file: string): void {
+  if (shape.length !== 2) throw new FfnLensError(`${what} is [${shape.join(', ')}], not a matrix, so it cannot be read transposed`, file);
+}
