@@ -20,6 +20,16 @@ export const Commands = {
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
+/** The weight viewer's custom editor type (package.json `contributes.customEditors`). */
+export const VIEWER_VIEW_TYPE = 'ffnLens.weightViewer';
+
+/**
+ * Internal, for tests (not in package.json, so not in the palette): `(uri?, message?)`. With a
+ * message, feeds it to the viewer tabs of `uri` as if their webview had posted it; then returns
+ * what every open viewer tab (of `uri`) was sent, once their listings have settled.
+ */
+export const VIEWER_STATE_COMMAND = 'ffnLens._viewerState';
+
 /** The panel's webview type (also in `activationEvents` as onWebviewPanel:...). */
 export const PANEL_VIEW_TYPE = 'ffnLens.panel';
 

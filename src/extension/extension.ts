@@ -1,26 +1,16 @@
 /**
- * FFN Lens: activation wires everything and does no work itself (no parsing, no worker start), so
- * it stays fast. It happens when first needed (a JSON file opened, a command, the weight viewer,
- * a restored panel), not at every window's start-up. The compute worker starts when a weight file
- * comes into view or on the first run; weight JSON models are parsed on first use.
+ * FFN Lens's entry point. Activation happens when first needed (a JSON file opened, a command, the
+ * weight viewer, a restored panel), not at every window's start-up, and it only registers thin
+ * stand-ins: the commands, providers, custom editor and panel serializer load everything else
+ * (features.ts, bundled separately as dist/features.js) on first use, so activation evaluates a
+ * few kilobytes. A JSON document being open also loads it, right after activation, for the
+ * Problems panel and the editor's context keys. This file imports nothing but `vscode` and the
+ * ids in constants.ts (the rest are type imports).
  */
 import * as vscode from 'vscode';
-import { trackActiveWeightJson } from './activeEditor';
-import { LayerCodeLensProvider } from './codeLens';
-import { registerCommands } from './commands';
-import { prestartCompute, setWorkerIdleMs } from './compute';
-import { WeightDiagnostics } from './diagnostics';
-import { removeTempCopies } from './files';
-import { WeightHoverProvider } from './hover';
-import { ShapeInlayHintsProvider } from './inlayHints';
-import { WeightJsonCache } from './jsonWeights';
-import { initLog, log } from './log';
-import { FfnPanel } from './panel/FfnPanel';
-import { registerPanelSerializer } from './panel/serializer';
-import { Session } from './session';
-import { SettingsStore } from './settings';
-import { FfnStatusBar } from './statusBar';
-import { registerWeightViewer } from './viewer/register';
+import { Commands, PANEL_VIEW_TYPE, VIEWER_STATE_COMMAND, VIEWER_VIEW_TYPE } from './constants';
+import type { Features } from './features';
+import type { WeightDocument } from './viewer/document';
 
 /** JSON editors on disk and unsaved ones (other schemes are read too, through their text). */
 const JSON_DOCUMENTS: vscode.DocumentSelector = ['file', 'untitled', 'vscode-vfs', 'vscode-remote'].flatMap((scheme) => [
@@ -28,36 +18,80 @@ const JSON_DOCUMENTS: vscode.DocumentSelector = ['file', 'untitled', 'vscode-vfs
   { language: 'jsonc', scheme },
 ]);
 
+/** Options the custom editor is registered with (the same as viewer/register.ts's VIEWER_OPTIONS). */
+const VIEWER_OPTIONS = {
+  // The webview keeps its filter, sort and scroll with setState; the host re-posts on `ready`.
+  webviewOptions: { retainContextWhenHidden: false },
+  supportsMultipleEditorsPerDocument: true,
+} as const;
+
+const isJson = (doc: vscode.TextDocument): boolean => doc.languageId === 'json' || doc.languageId === 'jsonc';
+
 export function activate(context: vscode.ExtensionContext): void {
-  const started = Date.now();
-  initLog(context);
-  const settings = new SettingsStore();
-  const statusBar = new FfnStatusBar();
-  const session = new Session(context, settings, statusBar);
-  const jsonCache = new WeightJsonCache();
-  const inlayHints = new ShapeInlayHintsProvider(jsonCache, settings);
-  const deps = { context, session, settings, jsonCache };
-  setWorkerIdleMs(settings.current.workerIdleMs);
+  const started = performance.now();
+  const timing = (globalThis as { __ffnLensLoad?: number[] }).__ffnLensLoad;
+  let features: Features | undefined;
+  let activateMs = 0;
+  const load = (): Features => {
+    if (!features) {
+      // dist/features.js beside this bundle (esbuild keeps this require as it is).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod = require('./features.js') as typeof import('./features');
+      features = mod.createFeatures(context, { activateMs, entryMs: timing?.length === 2 ? timing[1] - timing[0] : undefined });
+      inlayChanged.push(features.inlayHints.onDidChangeInlayHints(() => inlayHintsChanged.fire()));
+      context.subscriptions.push(features);
+    }
+    return features;
+  };
+  const inlayHintsChanged = new vscode.EventEmitter<void>();
+  const inlayChanged: vscode.Disposable[] = [];
+
   context.subscriptions.push(
-    settings,
-    statusBar,
-    session,
-    ...registerCommands(deps),
-    registerPanelSerializer(context, session),
-    registerWeightViewer(context, deps),
-    vscode.languages.registerHoverProvider(JSON_DOCUMENTS, new WeightHoverProvider(jsonCache)),
-    inlayHints,
-    vscode.languages.registerInlayHintsProvider(JSON_DOCUMENTS, inlayHints),
-    vscode.languages.registerCodeLensProvider(JSON_DOCUMENTS, new LayerCodeLensProvider(jsonCache)),
-    new WeightDiagnostics(jsonCache),
-    settings.onDidChange((s) => setWorkerIdleMs(s.workerIdleMs)),
-    trackActiveWeightJson(jsonCache, () => prestartCompute(context)),
-    { dispose: () => jsonCache.clear() },
-    { dispose: () => FfnPanel.instance?.dispose() },
+    inlayHintsChanged,
+    { dispose: () => inlayChanged.forEach((d) => d.dispose()) },
+    ...Object.values(Commands).map((id) => vscode.commands.registerCommand(id, (...args: unknown[]) => load().command(id, args))),
+    vscode.commands.registerCommand(VIEWER_STATE_COMMAND, (uri?: unknown, message?: unknown) => load().viewerState(uri, message)),
+    vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+      deserializeWebviewPanel: (panel, state) => load().panelSerializer.deserializeWebviewPanel(panel, state),
+    }),
+    vscode.window.registerCustomEditorProvider(
+      VIEWER_VIEW_TYPE,
+      <vscode.CustomReadonlyEditorProvider<WeightDocument>>{
+        openCustomDocument: (uri) => load().viewer.openCustomDocument(uri),
+        resolveCustomEditor: (document, panel) => load().viewer.resolveCustomEditor(document, panel),
+      },
+      VIEWER_OPTIONS,
+    ),
+    vscode.languages.registerHoverProvider(JSON_DOCUMENTS, {
+      provideHover: (doc, position, token) => load().hover.provideHover(doc, position, token),
+    }),
+    vscode.languages.registerInlayHintsProvider(JSON_DOCUMENTS, {
+      onDidChangeInlayHints: inlayHintsChanged.event,
+      provideInlayHints: (doc, range) => load().inlayHints.provideInlayHints(doc, range),
+    }),
+    vscode.languages.registerCodeLensProvider(JSON_DOCUMENTS, {
+      provideCodeLenses: (doc, token) => load().codeLens.provideCodeLenses(doc, token),
+    }),
   );
-  log().info(`activated in ${Date.now() - started} ms (VS Code ${vscode.version}, trusted workspace: ${vscode.workspace.isTrusted})`);
+
+  // Problems and the editor's context keys follow JSON documents: load for the first one, after
+  // activation has returned (so other extensions activating at the same time are not held up).
+  const loadSoon = (): void => {
+    const timer = setTimeout(load, 0);
+    context.subscriptions.push({ dispose: () => clearTimeout(timer) });
+  };
+  if (vscode.workspace.textDocuments.some(isJson)) loadSoon();
+  else {
+    const opened = vscode.workspace.onDidOpenTextDocument((doc) => {
+      if (!isJson(doc)) return;
+      opened.dispose();
+      loadSoon();
+    });
+    context.subscriptions.push(opened);
+  }
+  activateMs = performance.now() - started;
 }
 
 export function deactivate(): void {
-  removeTempCopies();
+  // Everything is disposed through context.subscriptions (features.ts removes temporary copies).
 }

@@ -1,6 +1,7 @@
 /**
- * The status bar item: "FFN Lens" once activated (the tests' readiness signal), then the last
- * run's layer and sparsity. Clicking it shows the panel.
+ * The status bar item: "FFN Lens" once the extension's features have loaded (on first use; the
+ * browser tests' readiness signal), then the last run's layer and sparsity. Clicking it shows the
+ * panel.
  */
 import * as vscode from 'vscode';
 import type { RunResult } from '../protocol/run';

@@ -73,8 +73,8 @@ function pushConsole(line: string): void {
 
 /**
  * Waits for the readiness signal of FFN Lens: its status bar item (id `ffn-lens.ffn-lens.*`, or
- * text containing "FFN Lens"), which the extension shows once `activate()` has run. Contributed
- * menu items and commands are usable after this resolves.
+ * text containing "FFN Lens"), which the extension shows once its features have loaded (on first
+ * use: a command, a JSON file, the weight viewer).
  */
 export async function waitForExtensionActivated(timeoutMs = 90_000): Promise<Locator> {
   const items = page().locator('#workbench\\.parts\\.statusbar .statusbar-item');

@@ -1,5 +1,4 @@
-/** Registers every command in one place (ids in ../constants, contributions in package.json). */
-import * as vscode from 'vscode';
+/** Every command's handler in one place (ids in ../constants, contributions in package.json; extension.ts registers them). */
 import { Commands, CommandId } from '../constants';
 import { changeActivation } from './changeActivation';
 import { chooseInputs } from './chooseInputs';
@@ -27,8 +26,7 @@ const HANDLERS: Record<CommandId, Handler> = {
   [Commands.lastRun]: lastRun,
 };
 
-export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
-  return Object.entries(HANDLERS).map(([id, handler]) =>
-    vscode.commands.registerCommand(id, (...args: unknown[]) => handler(deps, ...args)),
-  );
+/** Runs command `id` with the arguments VS Code passed. */
+export function runCommand(deps: CommandDeps, id: CommandId, args: unknown[]): unknown {
+  return HANDLERS[id](deps, ...args);
 }

@@ -1,16 +1,16 @@
 /**
  * Restores the panel after VS Code restarts: the webview's saved state holds the request it
- * showed (untrusted: validated with parsePanelRequest), which is run again.
+ * showed (untrusted: validated with parsePanelRequest), which is run again. extension.ts
+ * registers it for PANEL_VIEW_TYPE.
  */
 import * as vscode from 'vscode';
 import { parsePanelRequest } from '../../protocol/webview';
-import { PANEL_VIEW_TYPE } from '../constants';
 import { log } from '../log';
 import type { Session } from '../session';
 import { FfnPanel } from './FfnPanel';
 
-export function registerPanelSerializer(context: vscode.ExtensionContext, session: Session): vscode.Disposable {
-  return vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+export function panelSerializer(context: vscode.ExtensionContext, session: Session): vscode.WebviewPanelSerializer {
+  return {
     async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
       const revived = FfnPanel.revive(panel, context.extensionUri, session);
       const request = parsePanelRequest((state as { request?: unknown } | undefined)?.request);
@@ -23,5 +23,5 @@ export function registerPanelSerializer(context: vscode.ExtensionContext, sessio
       const outcome = await session.run(request);
       if (!outcome.ok && !outcome.cancelled) revived.setEmptyMessage(`Could not restore the panel: ${outcome.error}`);
     },
-  });
+  };
 }
