@@ -34,10 +34,11 @@ export function activate(context: vscode.ExtensionContext): void {
   let activateMs = 0;
   const load = (): Features => {
     if (!features) {
+      const loadStart = performance.now();
       // dist/features.js beside this bundle (esbuild keeps this require as it is).
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod = require('./features.js') as typeof import('./features');
-      features = mod.createFeatures(context, { activateMs, entryMs: timing?.length === 2 ? timing[1] - timing[0] : undefined });
+      features = mod.createFeatures(context, { activateMs, entryMs: timing?.length === 2 ? timing[1] - timing[0] : undefined, loadStart });
       inlayChanged.push(features.inlayHints.onDidChangeInlayHints(() => inlayHintsChanged.fire()));
       context.subscriptions.push(features);
     }
