@@ -1,24 +1,35 @@
 /**
  * FFN Lens's forward pass on the benchmark shapes, in this thread, as the pipeline runs it in the
  * worker: weights resident in kernel memory (the loader decodes straight into `engine.alloc`
- * arrays) and the trace allocated there too. For comparison: the same with fresh ordinary trace
- * arrays, and (A and B) with weights in ordinary arrays (each product then copies its matrix in).
+ * arrays) and prepared once (engine.prepare: packed in place into the micro-kernel's panels, so no
+ * product packs B), the trace allocated in kernel memory too. For comparison, timed in the same
+ * rounds: the previous path (the same weights unprepared: every product packs B block by block),
+ * the trace in fresh ordinary arrays, the products alone, and (A and B) weights in ordinary
+ * arrays (each product then copies its matrix in). Also how long preparing a layer takes.
  */
+import { w2RowNorms } from '../src/core/analyze';
 import { forward } from '../src/core/ffn';
 import type { FfnWeights } from '../src/core/types';
 import type { GemmEngine } from '../src/kernels';
-import { fill, type FfnCase } from './shapes';
+import { fill, median, type FfnCase } from './shapes';
 
 export interface FfnTiming {
   name: string;
-  /** ms per forward pass, one entry per timed repetition (or batch, for tiny shapes) */
+  /** ms per forward with prepared weights, as the worker runs it; one entry per timed repetition (or batch, for tiny shapes) */
+  preparedMs: number[];
+  /** the same with the weights unprepared (each product packs B itself: the path before prepare) */
   residentMs: number[];
-  /** the same with the trace in fresh ordinary arrays (forward without `alloc`) */
+  /** prepared weights, the trace in fresh ordinary arrays (forward without `alloc`) */
   freshTraceMs: number[];
-  /** the same with weights in ordinary Float32Arrays (A and B only) */
+  /** the same weights in ordinary Float32Arrays, unprepared (A and B only) */
   copyInMs?: number[];
-  /** the matrix products alone, into preallocated outputs (no fresh arrays, no activation) */
+  /** the matrix products alone, into preallocated outputs (no fresh arrays, no activation): prepared, and unprepared */
+  gemmOnlyPreparedMs: number[];
   gemmOnlyMs: number[];
+  /** ms to prepare the layer's matrices (in place), median of a few */
+  prepareMs: number;
+  /** ms for the norms of w2's rows, which the worker computes before preparing w2 (median of 3) */
+  normsMs: number;
 }
 
 function weightsFor(c: FfnCase, alloc: (n: number) => Float32Array): FfnWeights {
@@ -38,67 +49,127 @@ function weightsFor(c: FfnCase, alloc: (n: number) => Float32Array): FfnWeights 
   return w;
 }
 
+/** Matrices of `w` prepared by `engine`, as the worker's prepareWeights leaves them (copies: `w` stays as it is). */
+function preparedCopy(w: FfnWeights, engine: GemmEngine): { weights: FfnWeights; ms: number } {
+  const copy = (a: Float32Array): Float32Array => {
+    const b = engine.alloc(a.length);
+    b.set(a);
+    return b;
+  };
+  const [w1, wGate, w2] = [copy(w.w1), w.wGate && copy(w.wGate), copy(w.w2)];
+  const t0 = performance.now();
+  const prepared = { w1: engine.prepare(w1, w.dModel, w.dFf), wGate: wGate && engine.prepare(wGate, w.dModel, w.dFf), w2: engine.prepare(w2, w.dFf, w.dModel) };
+  const ms = performance.now() - t0;
+  const empty = new Float32Array(0);
+  const weights: FfnWeights = { ...w, w1: empty, w2: empty, prepared: { w1: prepared.w1, w2: prepared.w2 } };
+  if (prepared.wGate && weights.prepared) {
+    weights.wGate = empty;
+    weights.prepared.wGate = prepared.wGate;
+  }
+  return { weights, ms };
+}
+
 function release(w: FfnWeights, engine: GemmEngine): void {
   for (const a of [w.w1, w.w2, w.wGate, w.b1, w.b2]) if (a) engine.release(a);
 }
 
-/** ms per forward: `reps` timings; tiny shapes are timed in batches so the clock resolves them. */
-function time(c: FfnCase, w: FfnWeights, x: Float32Array, engine: GemmEngine, reps: number, useAlloc: boolean): number[] {
+/** Gives back the prepared matrices of a preparedCopy (its biases are the original's). */
+function releasePrepared(w: FfnWeights, engine: GemmEngine): void {
+  for (const a of [w.prepared?.w1.data, w.prepared?.wGate?.data, w.prepared?.w2.data]) if (a) engine.release(a);
+}
+
+/**
+ * ms per run of each job, timed round-robin (one run of each per round, so a burst of load from
+ * elsewhere hits them all alike) after a warm-up; tiny shapes are timed in batches so the clock
+ * resolves them.
+ */
+function timeRounds(jobs: (() => unknown)[], rounds: number, batch: number): number[][] {
+  for (const job of jobs) for (let i = 0; i < Math.min(3, rounds) * batch; i++) job();
+  const out = jobs.map((): number[] => []);
+  for (let r = 0; r < Math.ceil(rounds / batch); r++) {
+    jobs.forEach((job, j) => {
+      const t0 = performance.now();
+      for (let i = 0; i < batch; i++) job();
+      out[j].push((performance.now() - t0) / batch);
+    });
+  }
+  return out;
+}
+
+/** One forward of `w`: the trace in kernel memory (released after) or, without `useAlloc`, in fresh arrays. */
+function forwardJob(c: FfnCase, w: FfnWeights, x: Float32Array, engine: GemmEngine, useAlloc: boolean): () => unknown {
   const held: Float32Array[] = [];
   const alloc = (n: number): Float32Array => {
     const a = engine.alloc(n);
     held.push(a);
     return a;
   };
-  const run = (): unknown => {
-    if (!useAlloc) return forward(w, x, c.T, { gemm: engine.gemm });
-    const trace = forward(w, x, c.T, { gemm: engine.gemm, alloc });
+  const kernels = { gemm: engine.gemm, gemmPrepared: engine.gemmPrepared };
+  return () => {
+    if (!useAlloc) return forward(w, x, c.T, kernels);
+    const trace = forward(w, x, c.T, { ...kernels, alloc });
     for (const a of held) engine.release(a);
     held.length = 0;
     return trace;
   };
-  const batch = c.T * c.d * c.f < 1e6 ? 100 : 1;
-  for (let i = 0; i < Math.min(3, reps) * batch; i++) run();
-  const out: number[] = [];
-  for (let r = 0; r < Math.ceil(reps / batch); r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < batch; i++) run();
-    out.push((performance.now() - t0) / batch);
-  }
-  return out;
 }
 
-/** ms per pass of just the products forward makes, writing into reused output arrays. */
-function timeGemms(c: FfnCase, w: FfnWeights, x: Float32Array, engine: GemmEngine, reps: number): number[] {
+/** Just the products forward makes, writing into reused output arrays. */
+function gemmsJob(c: FfnCase, w: FfnWeights, x: Float32Array, engine: GemmEngine): () => void {
   const { T, d, f } = c;
   const [h, g, y] = [new Float32Array(T * f), new Float32Array(T * f), new Float32Array(T * d)];
-  const run = (): void => {
+  const p = w.prepared;
+  if (p) {
+    return () => {
+      engine.gemmPrepared(x, p.w1, T, h, w.b1);
+      if (p.wGate) engine.gemmPrepared(x, p.wGate, T, g);
+      engine.gemmPrepared(h, p.w2, T, y, w.b2);
+    };
+  }
+  return () => {
     engine.gemm(x, w.w1, T, d, f, h, w.b1);
     if (w.wGate) engine.gemm(x, w.wGate, T, d, f, g);
     engine.gemm(h, w.w2, T, f, d, y, w.b2);
   };
-  const batch = T * d * f < 1e6 ? 100 : 1;
-  for (let i = 0; i < 3 * batch; i++) run();
-  const out: number[] = [];
-  for (let r = 0; r < Math.ceil(reps / batch); r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < batch; i++) run();
-    out.push((performance.now() - t0) / batch);
-  }
-  return out;
 }
 
 export function benchFfn(c: FfnCase, engine: GemmEngine): FfnTiming {
   const x = fill(new Float32Array(c.T * c.d), 6);
   const resident = weightsFor(c, (n) => engine.alloc(n));
-  const residentMs = time(c, resident, x, engine, c.reps, true);
-  const freshTraceMs = time(c, resident, x, engine, c.reps, false);
-  const gemmOnlyMs = timeGemms(c, resident, x, engine, c.reps);
+  // Preparing: a few times on fresh copies (each prepare consumes its copy).
+  const prepareRuns: number[] = [];
+  let prepared: FfnWeights | undefined;
+  for (let i = 0; i < 3; i++) {
+    if (prepared) releasePrepared(prepared, engine);
+    const p = preparedCopy(resident, engine);
+    prepareRuns.push(p.ms);
+    prepared = p.weights;
+  }
+  const normsRuns: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    w2RowNorms(resident.w2, c.f, c.d);
+    normsRuns.push(performance.now() - t0);
+  }
+  const pw = prepared as FfnWeights;
+  const batch = c.T * c.d * c.f < 1e6 ? 100 : 1;
+  const [preparedMs, residentMs, freshTraceMs, gemmOnlyPreparedMs, gemmOnlyMs] = timeRounds(
+    [
+      forwardJob(c, pw, x, engine, true),
+      forwardJob(c, resident, x, engine, true),
+      forwardJob(c, pw, x, engine, false),
+      gemmsJob(c, pw, x, engine),
+      gemmsJob(c, resident, x, engine),
+    ],
+    c.reps,
+    batch,
+  );
+  releasePrepared(pw, engine);
   release(resident, engine);
-  const result: FfnTiming = { name: c.name, residentMs, freshTraceMs, gemmOnlyMs };
+  const result: FfnTiming = { name: c.name, preparedMs, residentMs, freshTraceMs, gemmOnlyPreparedMs, gemmOnlyMs, prepareMs: median(prepareRuns), normsMs: median(normsRuns) };
   if (!c.gated && c.name !== 'C') {
     const plain = weightsFor(c, (n) => new Float32Array(n));
-    result.copyInMs = time(c, plain, x, engine, Math.max(3, Math.ceil(c.reps / 3)), false);
+    [result.copyInMs] = timeRounds([forwardJob(c, plain, x, engine, false)], Math.max(3, Math.ceil(c.reps / 3)), 1);
   }
   return result;
 }

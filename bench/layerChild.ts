@@ -1,13 +1,14 @@
 /**
  * Runs in a fresh Node process (bundled by the bench): one layer of a file through runLayer with
- * the threaded WebAssembly GEMM and the kernel's allocator (as the worker runs it), reporting
- * time, peak RSS and the bytes the reader read.
+ * the threaded WebAssembly GEMM, the kernel's allocator and the weights prepared for the kernel
+ * (as the worker runs it), reporting time, peak RSS and the bytes the reader read.
  * `node layerChild.js <file> <tokens> <threads>` prints one JSON line.
  */
 import { createGemmEngine } from '../src/kernels';
 import { openSafetensorsSource } from '../src/formats/safetensors';
 import { findLayers, loadLayer } from '../src/layers';
 import { runLayer } from '../src/pipeline';
+import { prepareWeights } from '../src/worker/heldWeights';
 
 async function main(): Promise<void> {
   const [file, tokens, threads] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
@@ -22,7 +23,22 @@ async function main(): Promise<void> {
     held.push(a);
     return a;
   };
-  const r = await runLayer({ file, inputs: { kind: 'random', tokens, seed: 1 }, activation: 'relu' }, { gemm: engine.gemm, alloc });
+  const r = await runLayer(
+    { file, inputs: { kind: 'random', tokens, seed: 1 }, activation: 'relu' },
+    {
+      gemm: engine.gemm,
+      gemmPrepared: engine.gemmPrepared,
+      alloc,
+      // As the worker does: the layer's matrices prepared (in place) right after reading.
+      weights: async (_key, load) => {
+        const weights = await load();
+        const arrays = held.splice(0);
+        const prepared = prepareWeights(weights, arrays, engine);
+        held.push(...arrays);
+        return { weights: prepared, reused: false };
+      },
+    },
+  );
   const ms = performance.now() - t0;
   for (const a of held) engine.release(a);
   const peakRss = process.resourceUsage().maxRSS * 1024;

@@ -4,8 +4,9 @@
  */
 import { gateFunction, toPlain } from './activations';
 import { FfnLensError } from './errors';
+import { checkPrepared, preparedRow } from './gemm';
 import { l2Norm } from './stats';
-import { FfnTrace, LayerAnalysis, NeuronScore, TokenAnalysis } from './types';
+import { FfnTrace, LayerAnalysis, NeuronScore, PreparedMatrix, TokenAnalysis } from './types';
 
 /** How many neurons each token lists by default. */
 export const DEFAULT_TOP_K = 5;
@@ -43,8 +44,41 @@ export interface AnalyzeOptions {
  * `w2` is the layer's [dFf x dModel] condense matrix.
  */
 export function analyze(trace: FfnTrace, w2: Float32Array, options: AnalyzeOptions = {}): LayerAnalysis {
+  checkTrace(trace);
+  const { dModel, dFf } = trace;
+  if (w2.length !== dFf * dModel) {
+    throw new FfnLensError(`w2 has ${w2.length} values but the layer needs d_ff x d_model = ${dFf} x ${dModel} = ${dFf * dModel}`);
+  }
+  return analyzeWithNorms(trace, w2RowNorms(w2, dFf, dModel), options);
+}
+
+/** ||row i of w2|| ([dFf x dModel]) for every hidden unit i, summed in double (l2Norm). */
+export function w2RowNorms(w2: Float32Array, dFf: number, dModel: number): Float64Array {
+  if (w2.length !== dFf * dModel) {
+    throw new FfnLensError(`w2 has ${w2.length} values but the layer needs d_ff x d_model = ${dFf} x ${dModel} = ${dFf * dModel}`);
+  }
+  const norms = new Float64Array(dFf);
+  for (let i = 0; i < dFf; i++) norms[i] = l2Norm(w2, i * dModel, dModel);
+  return norms;
+}
+
+/** w2RowNorms of a prepared w2 (the same values: each row is read back in column order). */
+export function preparedW2RowNorms(w2: PreparedMatrix): Float64Array {
+  checkPrepared(w2, 'w2');
+  const norms = new Float64Array(w2.k);
+  const row = new Float32Array(w2.n);
+  for (let i = 0; i < w2.k; i++) norms[i] = l2Norm(preparedRow(w2, i, row));
+  return norms;
+}
+
+/**
+ * `analyze` with the norms of w2's rows (`w2RowNorms`) instead of w2 itself: the same result,
+ * for weights whose w2 is no longer at hand (prepared for a kernel) or whose norms are known.
+ */
+export function analyzeWithNorms(trace: FfnTrace, rowNorms: Float64Array, options: AnalyzeOptions = {}): LayerAnalysis {
   const { tokens: T, dModel, dFf } = trace;
-  checkTrace(trace, w2);
+  checkTrace(trace);
+  if (rowNorms.length !== dFf) throw new FfnLensError(`there are ${rowNorms.length} norms of w2's rows for d_ff = ${dFf}`);
   const requestedK = options.topK ?? DEFAULT_TOP_K;
   if (!Number.isInteger(requestedK) || requestedK < 0) {
     throw new FfnLensError(`top-k must be a whole number of at least 0, got ${requestedK}`, undefined, 'usage');
@@ -57,9 +91,6 @@ export function analyze(trace: FfnTrace, w2: Float32Array, options: AnalyzeOptio
   }
   const labels = options.tokens ?? Array.from({ length: T }, (_, t) => `t${t}`);
   if (labels.length !== T) throw new FfnLensError(`there are ${labels.length} token labels for ${T} tokens`);
-
-  const rowNorms = new Float64Array(dFf);
-  for (let i = 0; i < dFf; i++) rowNorms[i] = l2Norm(w2, i * dModel, dModel);
 
   const act = gateFunction(trace.activation);
   const { preActivation: pre, hidden } = trace;
@@ -101,7 +132,7 @@ export function analyze(trace: FfnTrace, w2: Float32Array, options: AnalyzeOptio
   return { perToken, sparsity: silencedTotal / (T * dFf), neurons: { firingRate, dead }, threshold };
 }
 
-function checkTrace(trace: FfnTrace, w2: Float32Array): void {
+function checkTrace(trace: FfnTrace): void {
   const { tokens: T, dModel, dFf } = trace;
   if (!Number.isInteger(T) || T < 1) throw new FfnLensError(`the trace has ${T} tokens; at least 1 is needed`);
   const want = (what: string, got: number, n: number): void => {
@@ -111,9 +142,6 @@ function checkTrace(trace: FfnTrace, w2: Float32Array): void {
   want('preActivation', trace.preActivation.length, T * dFf);
   want('hidden', trace.hidden.length, T * dFf);
   want('output', trace.output.length, T * dModel);
-  if (w2.length !== dFf * dModel) {
-    throw new FfnLensError(`w2 has ${w2.length} values but the layer needs d_ff x d_model = ${dFf} x ${dModel} = ${dFf * dModel}`);
-  }
 }
 
 /** Orders scores with NaN below every number. */

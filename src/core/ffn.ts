@@ -4,12 +4,17 @@
  */
 import { activateInPlace, gateInPlace, isGated, toGated, toPlain } from './activations';
 import { FfnLensError } from './errors';
-import { Gemm, gemm as defaultGemm } from './gemm';
-import { ACTIVATIONS, FfnTrace, FfnWeights } from './types';
+import { checkPrepared, Gemm, gemm as defaultGemm, gemmPrepared as defaultGemmPrepared, type PreparedGemm } from './gemm';
+import { ACTIVATIONS, FfnTrace, FfnWeights, type PreparedMatrix } from './types';
 
 export interface ForwardOptions {
   /** The matrix kernel to use (defaults to the TypeScript i-k-j kernel). */
   gemm?: Gemm;
+  /**
+   * The kernel for weights that carry `prepared` matrices (defaults to the TypeScript kernel,
+   * which reads either layout); pass the engine's `gemmPrepared` with matrices it prepared.
+   */
+  gemmPrepared?: PreparedGemm;
   /**
    * Where the trace's arrays come from (e.g. the matrix kernel's `alloc`, so products write in
    * place instead of into fresh memory). The caller owns and releases them. Default: ordinary arrays.
@@ -30,21 +35,40 @@ export function validateWeights(w: FfnWeights): void {
     throw new FfnLensError(`unknown activation '${String(activation)}' (known: ${ACTIVATIONS.join(', ')})`);
   }
   const gated = isGated(activation);
-  if (gated && !w.wGate) {
+  const prepared = w.prepared;
+  const hasGate = !!(w.wGate || prepared?.wGate);
+  if (gated && !hasGate) {
     throw new FfnLensError(`activation ${activation} is gated and needs a gate matrix, but the layer has none`);
   }
-  if (!gated && (w.wGate || w.bGate)) {
+  if (!gated && (hasGate || w.bGate)) {
     throw new FfnLensError(
-      `the layer has a gate ${w.wGate ? 'matrix' : 'bias'} but activation ${activation} is not gated (the gated form is ${toGated(activation)})`,
+      `the layer has a gate ${hasGate ? 'matrix' : 'bias'} but activation ${activation} is not gated (the gated form is ${toGated(activation)})`,
     );
   }
   const expand = `d_model x d_ff = ${dModel} x ${dFf}`;
-  checkLength(gated ? 'the up matrix (w1)' : 'w1', w.w1.length, dModel * dFf, expand);
+  const condense = `d_ff x d_model = ${dFf} x ${dModel}`;
+  checkMatrix(gated ? 'the up matrix (w1)' : 'w1', w.w1, prepared?.w1, dModel, dFf, expand, !!prepared);
   if (w.b1) checkLength(gated ? 'the up bias (b1)' : 'b1', w.b1.length, dFf, 'd_ff');
-  if (w.wGate) checkLength('the gate matrix', w.wGate.length, dModel * dFf, expand);
+  if (hasGate) checkMatrix('the gate matrix', w.wGate, prepared?.wGate, dModel, dFf, expand, !!prepared);
   if (w.bGate) checkLength('the gate bias', w.bGate.length, dFf, 'd_ff');
-  checkLength('w2', w.w2.length, dFf * dModel, `d_ff x d_model = ${dFf} x ${dModel}`);
+  checkMatrix('w2', w.w2, prepared?.w2, dFf, dModel, condense, !!prepared);
   if (w.b2) checkLength('b2', w.b2.length, dModel, 'd_model');
+  if (w.w2RowNorms) checkLength('the norms of w2\'s rows', w.w2RowNorms.length, dFf, 'd_ff');
+}
+
+/**
+ * A weight matrix: the plain array must have k x n values, except that with prepared weights it
+ * may be empty (the prepared matrix, which must then exist and be k x n, holds the values).
+ */
+function checkMatrix(what: string, plain: Float32Array | undefined, prep: PreparedMatrix | undefined, k: number, n: number, shape: string, isPrepared: boolean): void {
+  if (!isPrepared) {
+    checkLength(what, plain?.length ?? 0, k * n, shape);
+    return;
+  }
+  if (!prep) throw new FfnLensError(`${what} has no prepared form, but the layer's other matrices are prepared`);
+  if (prep.k !== k || prep.n !== n) throw new FfnLensError(`${what} is prepared as ${prep.k} x ${prep.n} but the layer needs ${shape}`);
+  checkPrepared(prep, what);
+  if (plain && plain.length !== 0) checkLength(what, plain.length, k * n, shape);
 }
 
 /** Throws FfnLensError (kind 'input') unless `input` is `tokens` rows of width dModel. */
@@ -69,7 +93,12 @@ export function forward(weights: FfnWeights, input: Float32Array, tokens: number
   validateWeights(weights);
   const { dModel, dFf, activation } = weights;
   validateInput(input, tokens, dModel);
-  const mm = options.gemm ?? defaultGemm;
+  const plainMm = options.gemm ?? defaultGemm;
+  const preparedMm = options.gemmPrepared ?? defaultGemmPrepared;
+  const prepared = weights.prepared;
+  /** x[m x k] · the matrix (prepared when the weights are) + bias. */
+  const mm = (x: Float32Array, plain: Float32Array, prep: PreparedMatrix | undefined, m: number, k: number, n: number, out: Float32Array, bias?: Float32Array): Float32Array =>
+    prepared ? preparedMm(x, prep as PreparedMatrix, m, out, bias) : plainMm(x, plain, m, k, n, out, bias);
   const alloc = options.alloc ?? ((length: number) => new Float32Array(length));
   /** A copy of `src` in an allocated array. */
   const copy = (src: Float32Array): Float32Array => {
@@ -84,14 +113,14 @@ export function forward(weights: FfnWeights, input: Float32Array, tokens: number
   let hidden: Float32Array;
   if (isGated(activation)) {
     // validateWeights guarantees wGate for gated activations.
-    preActivation = mm(x, weights.wGate as Float32Array, tokens, dModel, dFf, rows(dFf), weights.bGate);
-    up = mm(x, weights.w1, tokens, dModel, dFf, rows(dFf), weights.b1);
+    preActivation = mm(x, weights.wGate as Float32Array, prepared?.wGate, tokens, dModel, dFf, rows(dFf), weights.bGate);
+    up = mm(x, weights.w1, prepared?.w1, tokens, dModel, dFf, rows(dFf), weights.b1);
     hidden = gateInPlace(activation, copy(preActivation), up);
   } else {
-    preActivation = mm(x, weights.w1, tokens, dModel, dFf, rows(dFf), weights.b1);
+    preActivation = mm(x, weights.w1, prepared?.w1, tokens, dModel, dFf, rows(dFf), weights.b1);
     hidden = activateInPlace(toPlain(activation), copy(preActivation));
   }
-  const output = mm(hidden, weights.w2, tokens, dFf, dModel, rows(dModel), weights.b2);
+  const output = mm(hidden, weights.w2, prepared?.w2, tokens, dFf, dModel, rows(dModel), weights.b2);
   const trace: FfnTrace = { tokens, dModel, dFf, activation, input: x, preActivation, hidden, output };
   if (up) trace.up = up;
   return trace;

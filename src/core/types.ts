@@ -35,6 +35,37 @@ export interface FfnWeights {
   w2: Float32Array;
   /** [dModel] */
   b2?: Float32Array;
+  /**
+   * The matrices laid out once for a matrix kernel (GemmEngine.prepare), so that products need
+   * not repack them each run. When set, forward multiplies these; w1, wGate and w2 may then be
+   * empty (length 0) because the kernel holds the only copy of their values.
+   */
+  prepared?: PreparedWeights;
+  /** ||row i of w2|| for every hidden unit (summed in double), when already known: weights whose w2 was given up for `prepared` carry them. */
+  w2RowNorms?: Float64Array;
+}
+
+/**
+ * A k x n right-hand matrix of products (a weight matrix) laid out once for a matrix kernel:
+ *  - `rows`: `data` is the row-major k x n matrix (k·n values);
+ *  - `panels`: the WebAssembly kernel's own layout, k·ceil(n/8)·8 values: for each block of up to
+ *    PANEL_KC rows (k0 = 0, PANEL_KC, 2·PANEL_KC, ...; kc = min(PANEL_KC, k - k0)), the ceil(n/8)
+ *    panels of kc x 8 values (row-major inside a panel, columns past n zero) one after another;
+ *    block k0 starts at k0·npad and its panel q at k0·npad + q·kc·8, with npad = ceil(n/8)·8.
+ * Any kernel multiplies either layout (see src/core/gemm.ts `gemmPrepared`).
+ */
+export interface PreparedMatrix {
+  readonly k: number;
+  readonly n: number;
+  readonly layout: 'rows' | 'panels';
+  readonly data: Float32Array;
+}
+
+/** FfnWeights' matrices prepared for a kernel: w1 and wGate are [dModel x dFf], w2 is [dFf x dModel]. */
+export interface PreparedWeights {
+  w1: PreparedMatrix;
+  wGate?: PreparedMatrix;
+  w2: PreparedMatrix;
 }
 
 /** Everything one forward pass computed, for T tokens. */

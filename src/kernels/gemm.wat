@@ -11,7 +11,10 @@
 ;;    transposes), so the micro-kernel walks one pointer with constant offsets.
 ;;  - B (the weights, usually the big operand) is packed per KC x NC block into per-thread scratch
 ;;    (pack_b: read row by row, contiguously) as KC x 8 micro-panels, each reused by every
-;;    4-row panel of A.
+;;    4-row panel of A (gemm_cols). Weights, which stay the same across products, can instead be
+;;    packed once, whole, into the same kind of panels (pack_b per KCP-row block over all
+;;    columns, driven by WasmGemm.prepare); gemm_cols_packed then reads those panels in place and
+;;    packs nothing, so streaming B from memory overlaps with compute instead of preceding it.
 ;;  - work is split by columns: gemm_cols computes C[:, j0:j1) completely, so threads never share
 ;;    an output element and the JS side can hand out column chunks from a shared counter.
 ;; Addresses are byte offsets into the shared memory the host imports; address 0 means "none".
@@ -24,6 +27,13 @@
   ;; blocks mean long contiguous reads of B rows (6 KiB), which matter when m is small and the
   ;; product streams B from memory (measured: KC 96 x NC 1536 beat 256 x 256 by ~10% there).
   (global $NC i32 (i32.const 1536))
+  ;; Rows of k per block of a matrix packed once (gemm_cols_packed; PANEL_KC in src/core/gemm.ts,
+  ;; which must match). Nothing is packed per product there, so the block can be deeper than KC:
+  ;; fewer passes over each C tile, longer contiguous runs of B. Measured single-threaded on
+  ;; 32 x 4096 x 11008 (B streamed from memory): 39 GFLOP/s at 96, 42 at 256, 44 at 512, 45 at
+  ;; 1024; 512 is on a par with 96 on T = 128 and 512 shapes (45 GFLOP/s) where 1024 dips on
+  ;; 128 x 11008 x 4096. The in-place prepare copies one block aside (512 x n floats).
+  (global $KCP i32 (i32.const 512))
 
   ;; C[4 x 8] (row stride ldc bytes) += Ap[kc x 4] · Bp[kc x 8]; kc >= 1.
   (func $micro (param $ap i32) (param $bp i32) (param $cp i32) (param $ldc i32) (param $kc i32)
@@ -112,43 +122,69 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $rows (i32.lt_u (local.get $i) (local.get $mr)))))
 
-  ;; Packs kc rows x nc columns of B (row stride ldb bytes, first element at $b) into $dst as
+  ;; Packs kc >= 1 rows x nc columns of B (row stride ldb bytes, first element at $b) into $dst as
   ;; ceil(nc/8) panels of kc x 8 floats (panel q at $dst + q*kc*32; columns past nc are zero).
-  ;; Walks B row by row so every read is a contiguous run the hardware prefetcher can follow.
-  (func $pack_b (param $b i32) (param $ldb i32) (param $kc i32) (param $nc i32) (param $dst i32)
-    (local $p i32) (local $j i32) (local $n8 i32) (local $panel i32) (local $src i32) (local $out i32) (local $step i32)
+  ;; Walks B two rows at a time, so every read is a contiguous run the hardware prefetcher can
+  ;; follow and every store fills a whole 64-byte line (rows p, p+1 of a panel are adjacent).
+  ;; One row at a time wrote each line in two halves a whole block apart: packing a 4096 x 11008
+  ;; matrix in 96-row blocks took 27 ms that way, 8 ms this way (measured).
+  (func $pack_b (export "pack_b") (param $b i32) (param $ldb i32) (param $kc i32) (param $nc i32) (param $dst i32)
+    (local $p i32) (local $j i32) (local $n8 i32) (local $src i32) (local $out i32) (local $step i32)
     (local.set $n8 (i32.and (local.get $nc) (i32.const -8)))
     (local.set $step (i32.shl (local.get $kc) (i32.const 5)))
     (local.set $p (i32.const 0))
-    (loop $rows
-      (local.set $src (local.get $b))
-      (local.set $out (i32.add (local.get $dst) (i32.shl (local.get $p) (i32.const 5))))
-      (local.set $j (i32.const 0))
-      (block $vdone
-        (loop $vec
-          (br_if $vdone (i32.ge_u (local.get $j) (local.get $n8)))
-          (v128.store (local.get $out) (v128.load (local.get $src)))
-          (v128.store offset=16 (local.get $out) (v128.load offset=16 (local.get $src)))
-          (local.set $src (i32.add (local.get $src) (i32.const 32)))
-          (local.set $out (i32.add (local.get $out) (local.get $step)))
-          (local.set $j (i32.add (local.get $j) (i32.const 8)))
-          (br $vec)))
-      (if (i32.lt_u (local.get $j) (local.get $nc))
-        (then
-          ;; the ragged last panel: zero it, then copy the columns that exist
-          (v128.store (local.get $out) (v128.const i32x4 0 0 0 0))
-          (v128.store offset=16 (local.get $out) (v128.const i32x4 0 0 0 0))
-          (block $sdone
-            (loop $scal
-              (br_if $sdone (i32.ge_u (local.get $j) (local.get $nc)))
-              (f32.store (local.get $out) (f32.load (local.get $src)))
-              (local.set $src (i32.add (local.get $src) (i32.const 4)))
-              (local.set $out (i32.add (local.get $out) (i32.const 4)))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br $scal)))))
-      (local.set $b (i32.add (local.get $b) (local.get $ldb)))
-      (local.set $p (i32.add (local.get $p) (i32.const 1)))
-      (br_if $rows (i32.lt_u (local.get $p) (local.get $kc)))))
+    (block $pdone
+      (loop $pairs
+        (br_if $pdone (i32.gt_u (i32.add (local.get $p) (i32.const 2)) (local.get $kc)))
+        (local.set $src (local.get $b))
+        (local.set $out (i32.add (local.get $dst) (i32.shl (local.get $p) (i32.const 5))))
+        (local.set $j (i32.const 0))
+        (block $vdone
+          (loop $vec
+            (br_if $vdone (i32.ge_u (local.get $j) (local.get $n8)))
+            (v128.store (local.get $out) (v128.load (local.get $src)))
+            (v128.store offset=16 (local.get $out) (v128.load offset=16 (local.get $src)))
+            (v128.store offset=32 (local.get $out) (v128.load (i32.add (local.get $src) (local.get $ldb))))
+            (v128.store offset=48 (local.get $out) (v128.load offset=16 (i32.add (local.get $src) (local.get $ldb))))
+            (local.set $src (i32.add (local.get $src) (i32.const 32)))
+            (local.set $out (i32.add (local.get $out) (local.get $step)))
+            (local.set $j (i32.add (local.get $j) (i32.const 8)))
+            (br $vec)))
+        (if (i32.lt_u (local.get $j) (local.get $nc))
+          (then
+            (call $pack_tail (local.get $src) (local.get $out) (i32.sub (local.get $nc) (local.get $j)))
+            (call $pack_tail (i32.add (local.get $src) (local.get $ldb)) (i32.add (local.get $out) (i32.const 32)) (i32.sub (local.get $nc) (local.get $j)))))
+        (local.set $b (i32.add (local.get $b) (i32.shl (local.get $ldb) (i32.const 1))))
+        (local.set $p (i32.add (local.get $p) (i32.const 2)))
+        (br $pairs)))
+    (if (i32.lt_u (local.get $p) (local.get $kc))
+      (then
+        ;; the last row of an odd kc
+        (local.set $src (local.get $b))
+        (local.set $out (i32.add (local.get $dst) (i32.shl (local.get $p) (i32.const 5))))
+        (local.set $j (i32.const 0))
+        (block $vdone
+          (loop $vec
+            (br_if $vdone (i32.ge_u (local.get $j) (local.get $n8)))
+            (v128.store (local.get $out) (v128.load (local.get $src)))
+            (v128.store offset=16 (local.get $out) (v128.load offset=16 (local.get $src)))
+            (local.set $src (i32.add (local.get $src) (i32.const 32)))
+            (local.set $out (i32.add (local.get $out) (local.get $step)))
+            (local.set $j (i32.add (local.get $j) (i32.const 8)))
+            (br $vec)))
+        (if (i32.lt_u (local.get $j) (local.get $nc))
+          (then (call $pack_tail (local.get $src) (local.get $out) (i32.sub (local.get $nc) (local.get $j))))))))
+
+  ;; One row of the ragged last panel: $count (1..7) floats from $src into the 8 at $out, zero-padded.
+  (func $pack_tail (param $src i32) (param $out i32) (param $count i32)
+    (v128.store (local.get $out) (v128.const i32x4 0 0 0 0))
+    (v128.store offset=16 (local.get $out) (v128.const i32x4 0 0 0 0))
+    (loop $scal
+      (f32.store (local.get $out) (f32.load (local.get $src)))
+      (local.set $src (i32.add (local.get $src) (i32.const 4)))
+      (local.set $out (i32.add (local.get $out) (i32.const 4)))
+      (local.set $count (i32.sub (local.get $count) (i32.const 1)))
+      (br_if $scal (local.get $count))))
 
   ;; Packs A[m x k] (row stride lda bytes) into ceil(m/4) panels of k x 4 floats at $dst: panel q
   ;; holds rows 4q..4q+3 interleaved by k (rows past m are zero). Full 4x4 blocks go through SIMD
@@ -269,6 +305,71 @@
                 (if (i32.gt_u (local.get $nr) (i32.const 8)) (then (local.set $nr (i32.const 8))))
                 ;; panel jr/8 of the packed block: kc x 8 floats = kc*32 bytes each
                 (local.set $bpanel (i32.add (local.get $scratch) (i32.mul (i32.shr_u (local.get $jr) (i32.const 3)) (i32.shl (local.get $kc) (i32.const 5)))))
+                (local.set $cpanel (i32.add (local.get $c) (i32.shl (i32.add (local.get $jc) (local.get $jr)) (i32.const 2))))
+                (local.set $ir (i32.const 0))
+                (block $idone
+                  (loop $rows
+                    (br_if $idone (i32.ge_u (local.get $ir) (local.get $m)))
+                    (local.set $mr (i32.sub (local.get $m) (local.get $ir)))
+                    (local.set $apanel
+                      (i32.add (local.get $ap) (i32.shl (i32.add (i32.mul (local.get $ir) (local.get $k)) (i32.shl (local.get $pc) (i32.const 2))) (i32.const 2))))
+                    (if (i32.and (i32.ge_u (local.get $mr) (i32.const 4)) (i32.eq (local.get $nr) (i32.const 8)))
+                      (then
+                        (call $micro (local.get $apanel) (local.get $bpanel)
+                          (i32.add (local.get $cpanel) (i32.mul (local.get $ir) (local.get $ldc))) (local.get $ldc) (local.get $kc)))
+                      (else
+                        (if (i32.gt_u (local.get $mr) (i32.const 4)) (then (local.set $mr (i32.const 4))))
+                        (call $micro_edge (local.get $apanel) (local.get $bpanel)
+                          (i32.add (local.get $cpanel) (i32.mul (local.get $ir) (local.get $ldc)))
+                          (local.get $ldc) (local.get $kc) (local.get $mr) (local.get $nr) (local.get $tile))))
+                    (local.set $ir (i32.add (local.get $ir) (i32.const 4)))
+                    (br $rows)))
+                (local.set $jr (i32.add (local.get $jr) (i32.const 8)))
+                (br $panels)))
+            (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
+            (br $kblocks)))
+        (local.set $jc (i32.add (local.get $jc) (local.get $nc)))
+        (br $cblocks))))
+
+  ;; C[:, j0:j1) = bias[j0:j1) + A · B[:, j0:j1), with A packed by pack_a at $ap and B prepared
+  ;; once for every product (the weights): $bp holds, for each KCP-row block of B (k0 = 0, KCP,
+  ;; 2 KCP, ...; kc = min(KCP, k - k0) rows), the ceil(n/8) panels pack_b makes of those rows
+  ;; across all n columns, zero-padded to npad = ceil(n/8)*8; block k0 starts at $bp + k0 * $ldp
+  ;; with $ldp = npad * 4 bytes, its panel q at + q * kc * 32. $j0 must be a multiple of 8.
+  ;; No packing here: the micro-kernel reads the panels where they are, one contiguous run per
+  ;; block and column chunk, which the hardware prefetcher streams while the products run.
+  ;; $scratch: only its 4 x 8 edge tile (after the KC x NC block gemm_cols packs into) is used.
+  ;; Loops: NC-column blocks (C stays in L2) > KCP-row blocks > 8-column panels > 4-row panels.
+  (func (export "gemm_cols_packed") (param $ap i32) (param $bp i32) (param $ldp i32) (param $c i32) (param $ldc i32)
+        (param $m i32) (param $k i32) (param $j0 i32) (param $j1 i32) (param $bias i32) (param $scratch i32)
+    (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $jr i32) (local $nr i32)
+    (local $ir i32) (local $mr i32) (local $tile i32) (local $cpanel i32) (local $bpanel i32) (local $apanel i32)
+    (local.set $tile (i32.add (local.get $scratch) (i32.mul (i32.mul (global.get $KC) (global.get $NC)) (i32.const 4))))
+    (call $init_c (i32.add (local.get $c) (i32.shl (local.get $j0) (i32.const 2))) (local.get $ldc) (local.get $m)
+      (i32.sub (local.get $j1) (local.get $j0))
+      (if (result i32) (local.get $bias) (then (i32.add (local.get $bias) (i32.shl (local.get $j0) (i32.const 2)))) (else (i32.const 0))))
+    (local.set $jc (local.get $j0))
+    (block $cdone
+      (loop $cblocks
+        (br_if $cdone (i32.ge_u (local.get $jc) (local.get $j1)))
+        (local.set $nc (i32.sub (local.get $j1) (local.get $jc)))
+        (if (i32.gt_u (local.get $nc) (global.get $NC)) (then (local.set $nc (global.get $NC))))
+        (local.set $pc (i32.const 0))
+        (block $kdone
+          (loop $kblocks
+            (br_if $kdone (i32.ge_u (local.get $pc) (local.get $k)))
+            (local.set $kc (i32.sub (local.get $k) (local.get $pc)))
+            (if (i32.gt_u (local.get $kc) (global.get $KCP)) (then (local.set $kc (global.get $KCP))))
+            (local.set $jr (i32.const 0))
+            (block $jdone
+              (loop $panels
+                (br_if $jdone (i32.ge_u (local.get $jr) (local.get $nc)))
+                (local.set $nr (i32.sub (local.get $nc) (local.get $jr)))
+                (if (i32.gt_u (local.get $nr) (i32.const 8)) (then (local.set $nr (i32.const 8))))
+                ;; panel (jc + jr)/8 of block pc: kc x 8 floats = kc*32 bytes each
+                (local.set $bpanel
+                  (i32.add (i32.add (local.get $bp) (i32.mul (local.get $pc) (local.get $ldp)))
+                    (i32.mul (i32.shr_u (i32.add (local.get $jc) (local.get $jr)) (i32.const 3)) (i32.shl (local.get $kc) (i32.const 5)))))
                 (local.set $cpanel (i32.add (local.get $c) (i32.shl (i32.add (local.get $jc) (local.get $jr)) (i32.const 2))))
                 (local.set $ir (i32.const 0))
                 (block $idone

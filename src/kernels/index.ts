@@ -3,7 +3,9 @@
  * relaxed-SIMD WebAssembly, else plain SIMD WebAssembly, else the core's TypeScript kernel; on
  * one thread or split by columns across worker threads. No `vscode` import.
  */
-import { gemm as tsGemm, type Gemm } from '../core/gemm';
+import { FfnLensError } from '../core/errors';
+import { gemm as tsGemm, gemmPrepared as tsGemmPrepared, type Gemm, type PreparedGemm } from '../core/gemm';
+import type { PreparedMatrix } from '../core/types';
 import type { KernelPath } from '../protocol/worker';
 import { detectWasmFeatures, type WasmFeatures } from './features';
 import { WasmGemm } from './wasmGemm';
@@ -30,6 +32,20 @@ export interface GemmEngineOptions {
 export interface GemmEngine {
   /** The product, synchronous (it blocks the calling thread: call it from a worker). */
   readonly gemm: Gemm;
+  /**
+   * The product with a matrix from `prepare` (any PreparedMatrix works: a `panels` matrix made
+   * elsewhere is copied in per product, like an ordinary array given to `gemm`).
+   */
+  readonly gemmPrepared: PreparedGemm;
+  /**
+   * Lays out b (k x n, row-major: a weight matrix) once in the form this kernel multiplies
+   * fastest, so products with it skip rearranging it each time. b is handed over: its memory
+   * may become the prepared matrix's (WebAssembly: an `alloc`ated b with n a multiple of 8 is
+   * rearranged in place; otherwise b is released once copied), so afterwards use the result,
+   * and give it back with `release(result.data)`, never b. The TypeScript path returns b itself
+   * (`rows`). Throws with b untouched when kernel memory cannot hold the result.
+   */
+  prepare(b: Float32Array, k: number, n: number): PreparedMatrix;
   readonly path: KernelPath;
   readonly threads: number;
   readonly features: WasmFeatures;
@@ -77,6 +93,13 @@ export function createGemmEngine(options: GemmEngineOptions = {}): GemmEngine {
   if (path === 'ts') {
     return {
       gemm: tsGemm,
+      gemmPrepared: tsGemmPrepared,
+      prepare: (b, k, n) => {
+        if (!Number.isInteger(k) || !Number.isInteger(n) || k < 0 || n < 0 || b.length !== k * n) {
+          throw new FfnLensError(`prepare: b has ${b.length} values, expected ${k} x ${n}`);
+        }
+        return { k, n, layout: 'rows', data: b };
+      },
       path,
       threads: 1,
       features,
@@ -91,6 +114,8 @@ export function createGemmEngine(options: GemmEngineOptions = {}): GemmEngine {
   const wasm = new WasmGemm({ relaxed: path === 'relaxed-simd', threads, parallelThreshold: options.parallelThreshold, helperNice: options.helperNice });
   return {
     gemm: wasm.gemm,
+    gemmPrepared: wasm.gemmPrepared,
+    prepare: (b, k, n) => wasm.prepare(b, k, n),
     path,
     threads: wasm.threads,
     features,

@@ -33,6 +33,8 @@ export const Slot = {
   K: 14,
   N: 15,
   Bias: 16,
+  /** 1 when B is a prepared (`panels`) matrix: gemm_cols_packed instead of gemm_cols, Ldb its bytes per row of k. */
+  Packed: 17,
 } as const;
 
 /** The most chunks one job may have: the chunk index lives in the low 16 bits of Slot.Next. */
@@ -55,7 +57,8 @@ const HELPER_SOURCE = `
 const { workerData, parentPort } = require('worker_threads');
 const { module, memory, scratch, nice } = workerData;
 (${LOWER_PRIORITY_SOURCE})(nice);
-const gemmCols = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm_cols;
+const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const { gemm_cols: gemmCols, gemm_cols_packed: gemmColsPacked } = kernel;
 const ctl = new Int32Array(memory.buffer, ${CONTROL_OFFSET}, ${CONTROL_SLOTS});
 let seen = Atomics.load(ctl, ${Slot.Seq});
 parentPort.postMessage('up');
@@ -67,6 +70,7 @@ for (;;) {
   const p = (s) => Atomics.load(ctl, s);
   const ap = p(${Slot.Ap}), b = p(${Slot.B}), ldb = p(${Slot.Ldb}), c = p(${Slot.C}), ldc = p(${Slot.Ldc});
   const m = p(${Slot.M}), k = p(${Slot.K}), n = p(${Slot.N}), bias = p(${Slot.Bias}), cols = p(${Slot.ChunkCols});
+  const product = p(${Slot.Packed}) ? gemmColsPacked : gemmCols;
   for (;;) {
     const v = Atomics.load(ctl, ${Slot.Next});
     if ((v & 0x7fff0000) !== tag) break;
@@ -74,7 +78,7 @@ for (;;) {
     if (index >= Atomics.load(ctl, ${Slot.Chunks})) break;
     if (Atomics.compareExchange(ctl, ${Slot.Next}, v, v + 1) !== v) continue;
     try {
-      gemmCols(ap, b, ldb, c, ldc, m, k, index * cols, Math.min(n, (index + 1) * cols), bias, scratch);
+      product(ap, b, ldb, c, ldc, m, k, index * cols, Math.min(n, (index + 1) * cols), bias, scratch);
     } catch (e) {
       Atomics.store(ctl, ${Slot.Error}, 1);
     }

@@ -4,7 +4,8 @@
  * by the calling thread and the helper threads together. No `vscode` import.
  */
 import { FfnLensError } from '../core/errors';
-import { checkGemmShapes, type Gemm } from '../core/gemm';
+import { checkGemmShapes, checkPreparedShapes, PANEL_KC, panelsLength, type Gemm, type PreparedGemm } from '../core/gemm';
+import type { PreparedMatrix } from '../core/types';
 import { GEMM_RELAXED_WASM, GEMM_SIMD_WASM } from './gemm.wasm';
 import { CONTROL_OFFSET, CONTROL_SLOTS, KernelMemory, MAX_THREADS } from './memory';
 import { claimChunk, HelperPool, MAX_CHUNKS, scratchFor, Slot } from './pool';
@@ -23,6 +24,7 @@ type GemmCols = (
   scratch: number,
 ) => void;
 type PackA = (a: number, lda: number, m: number, k: number, dst: number) => void;
+type PackB = (b: number, ldb: number, kc: number, nc: number, dst: number) => void;
 
 /** Below this many multiply-adds a product runs on the calling thread alone (waking a helper costs ~50 µs). */
 export const DEFAULT_PARALLEL_THRESHOLD = 1 << 22;
@@ -60,7 +62,9 @@ export class WasmGemm {
   /** Called between column chunks; returning true abandons the product with a cancelled error. */
   cancelCheck: (() => boolean) | undefined;
   private readonly gemmCols: GemmCols;
+  private readonly gemmColsPacked: GemmCols;
   private readonly packA: PackA;
+  private readonly packB: PackB;
   private readonly ctl: Int32Array;
   private readonly pool: HelperPool | undefined;
   private readonly threshold: number;
@@ -75,7 +79,9 @@ export class WasmGemm {
     this.memory = new KernelMemory();
     const exports = new WebAssembly.Instance(module, { env: { memory: this.memory.memory } }).exports;
     this.gemmCols = exports.gemm_cols as GemmCols;
+    this.gemmColsPacked = exports.gemm_cols_packed as GemmCols;
     this.packA = exports.pack_a as PackA;
+    this.packB = exports.pack_b as PackB;
     this.ctl = new Int32Array(this.memory.buffer, CONTROL_OFFSET, CONTROL_SLOTS);
     if (this.threads > 1) this.pool = new HelperPool(module, this.memory.memory, this.threads - 1, options.helperNice);
   }
@@ -83,6 +89,73 @@ export class WasmGemm {
   /** out[m x n] = a[m x k] · b[k x n] + bias; see the core's `Gemm`. */
   readonly gemm: Gemm = (a, b, m, k, n, out, bias) => {
     checkGemmShapes(a, b, m, k, n, out, bias);
+    return this.product(a, b, false, m, k, n, out, bias);
+  };
+
+  /** out = a · B + bias with B prepared (`prepare`, or any `panels` / `rows` matrix); see the core's `PreparedGemm`. */
+  readonly gemmPrepared: PreparedGemm = (a, b, m, out, bias) => {
+    checkPreparedShapes(a, b, m, out, bias);
+    return this.product(a, b.data, b.layout === 'panels', m, b.k, b.n, out, bias);
+  };
+
+  /**
+   * Lays out b (k x n, row-major) once as the `panels` the micro-kernel reads (see PreparedMatrix),
+   * so that products with it (`gemmPrepared`) skip packing B. b is handed over: when it lives in
+   * kernel memory (from `alloc`) and n is a multiple of 8, it is rearranged in place (a buffer of
+   * PANEL_KC rows, held while this runs, is all the extra memory); otherwise the panels go to a
+   * new allocation and b is given back to the allocator (if it came from it). Use and release
+   * the result's `data`, never b. Throws, with b untouched, when kernel memory cannot hold what
+   * this needs.
+   */
+  prepare(b: Float32Array, k: number, n: number): PreparedMatrix {
+    for (const [what, v] of [['k', k], ['n', n]] as const) {
+      if (!Number.isInteger(v) || v < 0) throw new FfnLensError(`prepare: ${what} = ${v} is not a non-negative integer`);
+    }
+    if (b.length !== k * n) throw new FfnLensError(`prepare: b has ${b.length} values, expected ${k} x ${n} = ${k * n}`);
+    const mem = this.memory;
+    const ld = n * 4;
+    if (mem.isResident(b) && n % 8 === 0) {
+      // Block k0 of the panels takes exactly the bytes of rows k0 .. k0+kc of b: copy those rows
+      // aside, then pack them back over themselves.
+      const at = b.byteOffset;
+      const temp = mem.allocBytes(Math.min(k, PANEL_KC) * ld);
+      try {
+        const bytes = new Uint8Array(mem.buffer);
+        for (let k0 = 0; k0 < k; k0 += PANEL_KC) {
+          const kc = Math.min(PANEL_KC, k - k0);
+          bytes.copyWithin(temp, at + k0 * ld, at + (k0 + kc) * ld);
+          this.packB(temp, ld, kc, n, at + k0 * ld);
+        }
+      } finally {
+        mem.freeBytes(temp);
+      }
+      return { k, n, layout: 'panels', data: mem.f32(at, k * n) };
+    }
+    const length = panelsLength(k, n);
+    const npad = Math.ceil(n / 8) * 8;
+    const dst = mem.allocBytes(length * 4);
+    const resident = mem.isResident(b);
+    let stage = 0;
+    try {
+      // An ordinary array goes through kernel memory a PANEL_KC-row block at a time.
+      if (!resident) stage = mem.allocBytes(Math.min(k, PANEL_KC) * ld);
+      for (let k0 = 0; k0 < k; k0 += PANEL_KC) {
+        const kc = Math.min(PANEL_KC, k - k0);
+        if (!resident) mem.f32(stage, kc * n).set(b.subarray(k0 * n, (k0 + kc) * n));
+        this.packB(resident ? b.byteOffset + k0 * ld : stage, ld, kc, n, dst + k0 * npad * 4);
+      }
+    } catch (e) {
+      mem.freeBytes(dst);
+      throw e;
+    } finally {
+      if (stage) mem.freeBytes(stage);
+    }
+    mem.release(b);
+    return { k, n, layout: 'panels', data: mem.f32(dst, length) };
+  }
+
+  /** The product of gemm and gemmPrepared: b is row-major, or `panels` when `packed`. */
+  private product(a: Float32Array, b: Float32Array, packed: boolean, m: number, k: number, n: number, out?: Float32Array, bias?: Float32Array): Float32Array {
     const c = out ?? new Float32Array(m * n);
     if (m === 0 || n === 0) return c;
     if (k === 0) {
@@ -114,19 +187,25 @@ export class WasmGemm {
         temps.push(cAt);
       }
       this.packA(aAt, k * 4, m, k, apAt);
-      this.run(apAt, bAt, cAt, m, k, n, biasAt);
+      this.run(apAt, bAt, packed, cAt, m, k, n, biasAt);
       if (!cResident) c.set(mem.f32(cAt, m * n));
       return c;
     } finally {
       for (const t of temps) mem.freeBytes(t);
     }
-  };
+  }
 
-  /** Computes C = bias + packed A · B over every column, split into chunks across threads. */
-  private run(ap: number, b: number, c: number, m: number, k: number, n: number, bias: number): void {
+  /**
+   * Computes C = bias + packed A · B over every column, split into chunks across threads; B is
+   * row-major (gemm_cols packs it block by block) or, when `packed`, prepared panels.
+   */
+  private run(ap: number, b: number, packed: boolean, c: number, m: number, k: number, n: number, bias: number): void {
     const scratch = scratchFor(0);
+    const kernel = packed ? this.gemmColsPacked : this.gemmCols;
+    // Bytes per row of k: of B itself, or of its panels (n rounded up to whole panels).
+    const ldb = packed ? Math.ceil(n / 8) * 32 : n * 4;
     if (!this.pool || m * k * n < this.threshold) {
-      this.gemmCols(ap, b, n * 4, c, n * 4, m, k, 0, n, bias, scratch);
+      kernel(ap, b, ldb, c, n * 4, m, k, 0, n, bias, scratch);
       return;
     }
     if (this.broken) throw new FfnLensError(this.broken);
@@ -139,7 +218,8 @@ export class WasmGemm {
     const params: [number, number][] = [
       [Slot.Ap, ap],
       [Slot.B, b],
-      [Slot.Ldb, n * 4],
+      [Slot.Ldb, ldb],
+      [Slot.Packed, packed ? 1 : 0],
       [Slot.C, c],
       [Slot.Ldc, n * 4],
       [Slot.M, m],
@@ -168,7 +248,7 @@ export class WasmGemm {
       const index = claimChunk(ctl, gen);
       if (index < 0) break;
       try {
-        this.gemmCols(ap, b, n * 4, c, n * 4, m, k, index * cols, Math.min(n, (index + 1) * cols), bias, scratch);
+        kernel(ap, b, ldb, c, n * 4, m, k, index * cols, Math.min(n, (index + 1) * cols), bias, scratch);
       } catch (e) {
         failure = e;
       }
@@ -223,9 +303,16 @@ export class WasmGemm {
       const [m, k, n] = [16, 256, 512];
       const a = new Float32Array(m * k).fill(0.5);
       const b = new Float32Array(k * n).fill(0.25);
-      for (let i = 0; i < 4; i++) {
-        this.gemm(a, b, m, k, n);
-        await new Promise((resolve) => setTimeout(resolve, 1));
+      // Both products: B packed per product, and B prepared once (its own loop code).
+      const prepared = this.prepare(new Float32Array(k * n).fill(0.25), k, n);
+      try {
+        for (let i = 0; i < 4; i++) {
+          this.gemm(a, b, m, k, n);
+          this.gemmPrepared(a, prepared, m);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      } finally {
+        this.memory.release(prepared.data);
       }
     })();
     return this.warm;

@@ -6,7 +6,7 @@
 import { promises as fs } from 'fs';
 import { ACTIVATIONS, type ActivationName, type FfnWeights } from '../core/types';
 import { FfnLensError } from '../core/errors';
-import { analyze, forward, type Gemm } from '../core';
+import { analyzeWithNorms, forward, preparedW2RowNorms, w2RowNorms as computeW2RowNorms, type Gemm, type PreparedGemm } from '../core';
 import { openSource } from '../formats/open';
 import { findLayers, fitActivation, loadLayer, selectLayer } from '../layers';
 import type { LayerSpec } from '../layers/types';
@@ -18,6 +18,8 @@ export interface RunOptions {
   onProgress?: (p: Progress) => void;
   /** The matrix kernel (defaults to the core's TypeScript kernel). */
   gemm?: Gemm;
+  /** The kernel for weights that carry `prepared` matrices (see ForwardOptions.gemmPrepared). */
+  gemmPrepared?: PreparedGemm;
   /**
    * Where the weights and the trace live while the layer runs (the matrix kernel's `alloc`, so no
    * product copies its operands in). The caller releases what it returned once `runLayer` settles;
@@ -35,6 +37,8 @@ export interface RunOptions {
    * the file's version (path, size, modification time) and the layer, and `load`, which reads
    * them (into `alloc`ated memory). The worker keeps the last layer it ran this way, so a re-run
    * with other inputs or another activation reads nothing. Return `reused: true` for held weights.
+   * The weights returned may carry `prepared` matrices (for `gemmPrepared`) in place of the plain
+   * ones, best with `w2RowNorms` (else they are read back from the prepared w2).
    */
   weights?: (key: string, load: () => Promise<FfnWeights>) => Promise<{ weights: FfnWeights; reused: boolean }>;
 }
@@ -142,11 +146,16 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
     if (opts.computeReady) await opts.computeReady;
     throwIfAborted(signal, file);
     progress(0.6, 'running the layer', 'compute');
-    const trace = forward(weights, inputs.data, plan.rows, { gemm: opts.gemm, alloc: opts.alloc });
+    const trace = forward(weights, inputs.data, plan.rows, { gemm: opts.gemm, gemmPrepared: opts.gemmPrepared, alloc: opts.alloc });
     throwIfAborted(signal, file);
     progress(0.9, 'analysing', 'analyse');
-    const analysis = analyze(trace, weights.w2, { topK: req.topK, threshold: req.threshold, tokens: inputs.tokens });
-    const w2RowNorms = rowNorms(weights.w2, weights.dFf, weights.dModel);
+    const norms =
+      weights.w2RowNorms ??
+      (weights.prepared && weights.w2.length === 0 ? preparedW2RowNorms(weights.prepared.w2) : computeW2RowNorms(weights.w2, weights.dFf, weights.dModel));
+    const analysis = analyzeWithNorms(trace, norms, { topK: req.topK, threshold: req.threshold, tokens: inputs.tokens });
+    // float32 rounding of the double norms: for float32 rows these are exactly sqrt of the
+    // double sum of squares (l2Norm rescales only at 0, NaN or Inf, where both agree).
+    const w2RowNorms = Float32Array.from(norms);
     // Arrays from the caller's allocator go back to it: the result gets its own copies.
     const own = (a: Float32Array): Float32Array => (opts.alloc ? a.slice() : a);
     const [input, preActivation, hidden, output] = [own(trace.input), own(trace.preActivation), own(trace.hidden), own(trace.output)];
@@ -178,18 +187,20 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
   }
 }
 
-/** ||row i of w2|| for every hidden unit, summed in double. */
-function rowNorms(w2: Float32Array, dFf: number, dModel: number): Float32Array {
-  const out = new Float32Array(dFf);
-  for (let i = 0; i < dFf; i++) {
-    let s = 0;
-    for (let j = i * dModel, end = j + dModel; j < end; j++) s += w2[j] * w2[j];
-    out[i] = Math.sqrt(s);
+/** How many values of `data` are NaN and how many ±Inf. */
+export function countNonFinite(data: Float32Array): { nan: number; inf: number } {
+  // First pass without branches: x * 0 is 0 for every finite x, NaN for NaN and ±Inf (several
+  // times faster than counting; weights are nearly always finite).
+  const n4 = data.length - (data.length % 4);
+  let [s0, s1, s2, s3] = [0, 0, 0, 0];
+  for (let i = 0; i < n4; i += 4) {
+    s0 += data[i] * 0;
+    s1 += data[i + 1] * 0;
+    s2 += data[i + 2] * 0;
+    s3 += data[i + 3] * 0;
   }
-  return out;
-}
-
-function countNonFinite(data: Float32Array): { nan: number; inf: number } {
+  for (let i = n4; i < data.length; i++) s0 += data[i] * 0;
+  if (s0 + s1 + s2 + s3 === 0) return { nan: 0, inf: 0 };
   let nan = 0;
   let inf = 0;
   for (let i = 0; i < data.length; i++) {
@@ -200,22 +211,37 @@ function countNonFinite(data: Float32Array): { nan: number; inf: number } {
   return { nan, inf };
 }
 
+/**
+ * NaN and Inf counts of weight arrays already scanned, by array: a layer the worker holds is
+ * scanned on its first run only (weights are never written once loaded and prepared).
+ */
+const weightCounts = new WeakMap<Float32Array, { nan: number; inf: number }>();
+
 /** `<what> has 2 NaN and 1 Inf values (<origin>)`, or nothing when all values are finite. */
-function valueWarnings(what: string, data: Float32Array, origin: string): string[] {
-  const { nan, inf } = countNonFinite(data);
+function valueWarnings(what: string, data: Float32Array, origin: string, remember = false): string[] {
+  let counts = remember ? weightCounts.get(data) : undefined;
+  if (!counts) {
+    counts = countNonFinite(data);
+    if (remember) weightCounts.set(data, counts);
+  }
+  const { nan, inf } = counts;
   if (nan === 0 && inf === 0) return [];
   return [`${what} ${what === 'inputs' ? 'have' : 'has'} ${nan} NaN and ${inf} Inf value${nan + inf === 1 ? '' : 's'} (${origin}); results will contain NaN/Inf`];
 }
 
 function weightWarnings(w: FfnWeights, layer: LayerSpec): string[] {
   const t = layer.tensors;
+  // A prepared matrix holds the same values (plus zero padding), so it counts the same NaN and Inf.
+  const p = w.prepared;
+  const values = (plain: Float32Array | undefined, prep: { data: Float32Array } | undefined): Float32Array | undefined =>
+    prep && !(plain && plain.length > 0) ? prep.data : plain;
   const parts: [string | undefined, Float32Array | undefined][] = [
-    [t.w1, w.w1],
+    [t.w1, values(w.w1, p?.w1)],
     [t.b1, w.b1],
-    [t.gate, w.wGate],
+    [t.gate, values(w.wGate, p?.wGate)],
     [t.bGate, w.bGate],
-    [t.w2, w.w2],
+    [t.w2, values(w.w2, p?.w2)],
     [t.b2, w.b2],
   ];
-  return parts.flatMap(([name, data]) => (name && data ? valueWarnings(`weight ${name}`, data, `layer ${layer.id}`) : []));
+  return parts.flatMap(([name, data]) => (name && data ? valueWarnings(`weight ${name}`, data, `layer ${layer.id}`, true) : []));
 }

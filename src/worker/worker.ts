@@ -7,11 +7,11 @@
 import { promises as fs } from 'fs';
 import { parentPort, workerData } from 'worker_threads';
 import { describeError, FfnLensError, isFfnLensError } from '../core/errors';
-import type { Gemm } from '../core/gemm';
+import type { Gemm, PreparedGemm } from '../core/gemm';
 import { createGemmEngine, lowerThreadPriority } from '../kernels';
 import { inspectFile, runLayer } from '../pipeline';
 import type { FromWorker, ToWorker, WorkerError, WorkerStartData } from '../protocol/worker';
-import { HeldWeights, type WeightsUse } from './heldWeights';
+import { HeldWeights, prepareWeights, type WeightsUse } from './heldWeights';
 
 if (!parentPort) throw new Error('src/worker/worker.ts runs as a worker thread');
 const port = parentPort;
@@ -62,19 +62,23 @@ function toWorkerError(e: unknown): WorkerError {
   return { name: e instanceof Error ? e.name : 'Error', message: describeError(e) };
 }
 
-/** The engine's GEMM, stoppable between column chunks when the host flags request `id`. */
-function gemmFor(id: number, controller: AbortController): Gemm {
-  return (a, b, m, k, n, out, bias) => {
+/** The engine's GEMMs, stoppable between column chunks when the host flags request `id`. */
+function gemmFor(id: number, controller: AbortController): { gemm: Gemm; gemmPrepared: PreparedGemm } {
+  const stoppable = <T>(product: () => T): T => {
     engine.cancelCheck = () => {
       if (Atomics.load(cancelFlag, 0) !== id) return false;
       controller.abort();
       return true;
     };
     try {
-      return engine.gemm(a, b, m, k, n, out, bias);
+      return product();
     } finally {
       engine.cancelCheck = undefined;
     }
+  };
+  return {
+    gemm: (a, b, m, k, n, out, bias) => stoppable(() => engine.gemm(a, b, m, k, n, out, bias)),
+    gemmPrepared: (a, b, m, out, bias) => stoppable(() => engine.gemmPrepared(a, b, m, out, bias)),
   };
 }
 
@@ -97,7 +101,7 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
           const result = await runLayer(msg.request, {
             signal: controller.signal,
             onProgress: (progress) => post({ type: 'progress', id, progress }),
-            gemm: gemmFor(id, controller),
+            ...gemmFor(id, controller),
             computeReady: engineReady,
             alloc: (length) => {
               // Past WebAssembly's 4 GiB an ordinary array still works (each product copies it in).
@@ -118,7 +122,12 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
               const arrays: Float32Array[] = [];
               loading = arrays;
               try {
-                const weights = await load();
+                const loaded = await load();
+                // Laid out once for the kernel (in place), so no product of this or a later run
+                // of the layer repacks them; the norms of w2's rows are kept for the analysis.
+                // After the warm-up, which has the packing code optimised.
+                await engineReady;
+                const weights = prepareWeights(loaded, arrays, engine);
                 using = held.hold(key, weights, arrays);
                 return { weights, reused: false };
               } catch (e) {

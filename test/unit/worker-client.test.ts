@@ -115,6 +115,37 @@ describe('worker: ComputeClient', function () {
     });
   }
 
+  it('returns the same numbers as runLayer in-process for a gated layer (weights prepared for the kernel), and again from the held layer', async () => {
+    // d_model 36 (not a multiple of 8: w2's panels take a new block), d_ff 200; a NaN in w2.
+    const [d, f] = [36, 200];
+    const down = values(d * f, 33, 1 / Math.sqrt(f));
+    down[7] = NaN;
+    const file = path.join(dir, 'gated.safetensors');
+    fs.writeFileSync(file, safetensorsBytes([
+      { name: 'model.layers.0.mlp.gate_proj.weight', dtype: 'F32', shape: [f, d], values: raw(values(f * d, 31, 1 / Math.sqrt(d))) },
+      { name: 'model.layers.0.mlp.up_proj.weight', dtype: 'F32', shape: [f, d], values: raw(values(f * d, 32, 1 / Math.sqrt(d))) },
+      { name: 'model.layers.0.mlp.down_proj.weight', dtype: 'F32', shape: [d, f], values: raw(down) },
+    ]));
+    const c = client({ threads: 2 });
+    for (const [seed, reused] of [[1, false], [2, true]] as const) {
+      const req: RunRequest = { file, inputs: { kind: 'random', tokens: 9, seed }, topK: 4 };
+      const got = await c.run(req);
+      const want = await runLayer(req);
+      assert.strictEqual(got.timings.weightsReused, reused);
+      assert.strictEqual(got.activation, 'swiglu');
+      for (const key of ['input', 'preActivation', 'hidden', 'output'] as const) {
+        // The NaN reaches one output column: the same one on both sides; the rest is near.
+        const nan = (a: Float32Array): number[] => [...a.keys()].filter((i) => Number.isNaN(a[i]));
+        assert.deepStrictEqual(nan(got[key]), nan(want[key]), `${key}: NaN positions`);
+        const finite = (a: Float32Array): Float32Array => a.map((v) => (Number.isNaN(v) ? 0 : v));
+        assertNear(finite(got[key]), finite(want[key]), key);
+      }
+      assert.deepStrictEqual(got.w2RowNorms, want.w2RowNorms, 'the norms of w2 rows, computed before w2 was rearranged');
+      assert.deepStrictEqual(got.warnings, want.warnings);
+      assert.ok(got.warnings.some((w) => /NaN/.test(w)), 'the NaN in w2 is still reported');
+    }
+  });
+
   it('lowers the priority of the worker and its GEMM thread, not the calling thread (Linux)', async function () {
     if (process.platform !== 'linux') this.skip();
     // /proc/self/task/<tid>/stat: the nice value is the 17th field after "(comm) ".
