@@ -29,6 +29,8 @@ const TARGET_DRAW_MS = 500;
 const OUT_MD = path.join(ROOT, 'bench', 'UI-RESULTS.md');
 /** How long a window is left to finish starting up before a "settled" measurement. */
 const SETTLE_MS = 10_000;
+/** An extension that only registers a command: the floor under VS Code's activation figure. */
+const CONTROL_EXTENSION = path.join(ROOT, 'bench', 'control-extension');
 
 function intArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -98,11 +100,11 @@ async function runCommand(page: Page, title: string): Promise<void> {
   await row.click();
 }
 
-/** VS Code's own activation time of FFN Lens (code loading + activate call), from "Show Running Extensions". */
-async function runningExtensionsMs(page: Page): Promise<number | undefined> {
+/** VS Code's own activation time of an extension (code loading + activate call), from "Show Running Extensions". */
+async function runningExtensionsMs(page: Page, name: RegExp = /ffn-lens\.ffn-lens|FFN Lens/): Promise<number | undefined> {
   try {
     await runCommand(page, 'Developer: Show Running Extensions');
-    const row = page.locator('.monaco-list-row', { hasText: /ffn-lens\.ffn-lens|FFN Lens/ }).filter({ has: page.locator('.activation-time') }).first();
+    const row = page.locator('.monaco-list-row', { hasText: name }).filter({ has: page.locator('.activation-time') }).first();
     await row.waitFor({ timeout: 20_000 });
     const text = await row.locator('.activation-time').innerText();
     const m = /(\d+)\s*ms/.exec(text);
@@ -115,12 +117,21 @@ async function runningExtensionsMs(page: Page): Promise<number | undefined> {
 
 /** The newest "activated in N ms" line of the FFN Lens output channel's log file. */
 function loggedActivationMs(server: CodeServer, after: number): number | undefined {
+  return loggedFigure(server, after, /activated in (\d+) ms/g);
+}
+
+/** The newest "its entry bundle evaluated in N ms" of that log line. */
+function loggedEntryMs(server: CodeServer, after: number): number | undefined {
+  return loggedFigure(server, after, /entry bundle evaluated in ([\d.]+) ms/g);
+}
+
+function loggedFigure(server: CodeServer, after: number, pattern: RegExp): number | undefined {
   const logs = findFiles(path.join(server.userDataDir, 'logs'), /FFN Lens\.log$/)
     .filter((f) => fs.statSync(f).mtimeMs >= after)
     .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs);
   const last = logs.pop();
   if (!last) return undefined;
-  const all = [...fs.readFileSync(last, 'utf8').matchAll(/activated in (\d+) ms/g)];
+  const all = [...fs.readFileSync(last, 'utf8').matchAll(pattern)];
   return all.length ? Number(all[all.length - 1][1]) : undefined;
 }
 
@@ -210,7 +221,26 @@ async function main(): Promise<number> {
   // thread). Each is triggered once the window has settled, as a person would.
   const triggers = { command: 'one of its commands (FFN Lens: Show Log)', json: 'opening a JSON file' } as const;
   const vscodeMs: Record<keyof typeof triggers, number[]> = { command: [], json: [] };
+  // A first window warms code-server up (its first extension host is always slower): not sampled.
+  {
+    const page = await openWindow(browser, server.workbenchUrl({ folder, extensionDevelopmentPath: ROOT }));
+    await sleep(SETTLE_MS);
+    await page.context().close();
+  }
+  // The floor: VS Code's figure for an extension that only registers a command, same conditions.
+  const controlMs: number[] = [];
+  for (let i = 0; i < windows; i++) {
+    const page = await openWindow(browser, server.workbenchUrl({ folder, extensionDevelopmentPath: CONTROL_EXTENSION }));
+    await sleep(SETTLE_MS);
+    await runCommand(page, 'Bench Control: Hello');
+    await sleep(1000);
+    const shown = await runningExtensionsMs(page, /Bench Control|ffn-lens-bench/);
+    if (shown !== undefined) controlMs.push(shown);
+    log(`control window ${i + 1}/${windows}: an extension that only registers a command: activation ${shown ?? '?'} ms (Running Extensions)`);
+    await page.context().close();
+  }
   const loggedMs: number[] = [];
+  const entryMs: number[] = [];
   for (let i = 0; i < 2 * windows; i++) {
     const trigger: keyof typeof triggers = i % 2 === 0 ? 'command' : 'json';
     const since = Date.now();
@@ -221,6 +251,8 @@ async function main(): Promise<number> {
     await waitActivated(page);
     const logged = await waitFor('the "activated in" log line', 30_000, () => loggedActivationMs(server, since)).catch(() => undefined);
     if (logged !== undefined) loggedMs.push(logged);
+    const entry = loggedEntryMs(server, since);
+    if (entry !== undefined) entryMs.push(entry);
     const shown = await runningExtensionsMs(page);
     if (shown !== undefined) vscodeMs[trigger].push(shown);
     log(`window ${i + 1}/${2 * windows}, ${triggers[trigger]}: activation ${shown ?? '?'} ms (Running Extensions), activate() ${logged ?? '?'} ms (log)`);
@@ -237,16 +269,18 @@ async function main(): Promise<number> {
     console.error(server.diagnostics());
     throw new Error(`the in-host bench failed: ${results.error}`);
   }
-  // 2b. the first run of a window that has settled, in a second fresh window
-  fs.rmSync(resultsFile, { force: true });
+  // 2b. the first run of a window that has settled, in more fresh windows
   fs.writeFileSync(path.join(folder, 'ui-bench.json'), JSON.stringify({ ...cfg, repeats: 0, settleMs: SETTLE_MS } satisfies UiBenchConfig));
-  const settledPage = await openWindow(browser, server.workbenchUrl({ folder, extensionDevelopmentPath: ROOT, extensionTestsPath: hostJs }));
-  const settled = await waitFor('bench/uiHost.ts to write its results (settled window)', 10 * 60_000, () =>
-    fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as UiBenchResults) : undefined,
-  );
-  if (settled.error) throw new Error(`the in-host bench failed in the settled window: ${settled.error}`);
-  results.runs.push(...settled.runs);
-  await settledPage.context().close();
+  for (let i = 0; i < windows; i++) {
+    fs.rmSync(resultsFile, { force: true });
+    const settledPage = await openWindow(browser, server.workbenchUrl({ folder, extensionDevelopmentPath: ROOT, extensionTestsPath: hostJs }));
+    const settled = await waitFor('bench/uiHost.ts to write its results (settled window)', 10 * 60_000, () =>
+      fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as UiBenchResults) : undefined,
+    );
+    if (settled.error) throw new Error(`the in-host bench failed in a settled window: ${settled.error}`);
+    results.runs.push(...settled.runs);
+    await settledPage.context().close();
+  }
   // what the person sees: the panel's document marked ready for that layer and token count
   const ready = `body[data-ready="true"][data-layer="${LAYER}"][data-tokens="${TOKENS}"]`;
   let seen = false;
@@ -259,16 +293,23 @@ async function main(): Promise<number> {
   fs.mkdirSync(path.dirname(shot), { recursive: true });
   fs.writeFileSync(shot, await page.screenshot());
   const runs = (kind: UiRun['kind']) => results.runs.filter((r) => r.kind === kind);
+  for (const r of results.runs) {
+    log(`run (${r.kind}): command -> chart ${r.toRenderedMs.toFixed(0)} ms = command ${r.commandMs.toFixed(0)} + delivery ${(r.toRenderedMs - r.commandMs - r.drawMs).toFixed(0)} + draw ${r.drawMs.toFixed(0)}`);
+  }
   const hm = results.runs[0]?.heatmap;
   if (results.runs.some((r) => !r.nonBlank)) log('warning: a run reported a blank heatmap');
 
   const loadAfter = os.loadavg()[0];
-  const busy = Math.max(loadBefore, loadAfter) > os.cpus().length / 2;
+  // The bench itself (code-server, chromium, the extension host) loads the machine: only the load
+  // before it started says whether other work was running.
+  const busy = loadBefore > os.cpus().length / 2;
   if (busy) log(`warning: the machine was busy (1-min load ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after): figures are inflated`);
   const rows: Row[] = [
     { what: `Activation: VS Code's figure (code loading + \`activate()\`, "Show Running Extensions"), on ${triggers.command}`, ms: vscodeMs.command, target: TARGET_ACTIVATION_MS },
     { what: `Activation: the same, on ${triggers.json} (other extensions activate on the same thread meanwhile)`, ms: vscodeMs.json, target: TARGET_ACTIVATION_MS },
+    { what: 'Activation: the floor, VS Code\'s figure for an extension that only registers a command (bench/control-extension), on that command', ms: controlMs },
     { what: 'Activation: `activate()` body only (extension log "activated in N ms")', ms: loggedMs, target: TARGET_ACTIVATION_MS },
+    { what: "Activation: evaluating the entry bundle dist/extension.js (extension log; VS Code's code loading includes it)", ms: entryMs },
     { what: `Command → first chart, ${LAYER}, ${TOKENS} tokens: first run in a window (worker start + new panel)`, ms: runs('first').map((r) => r.toRenderedMs), target: TARGET_FIRST_CHART_MS },
     { what: `Command → first chart, the same in a window left ${SETTLE_MS / 1000} s to settle first (worker start + new panel)`, ms: runs('settled').map((r) => r.toRenderedMs), target: TARGET_FIRST_CHART_MS },
     { what: 'Command → chart, panel closed before the run (new webview, worker warm)', ms: runs('reopen').map((r) => r.toRenderedMs), target: TARGET_FIRST_CHART_MS },
@@ -291,7 +332,7 @@ async function main(): Promise<number> {
     `The file is GPT-2 small's full tensor list in F32 (${(size / 2 ** 20).toFixed(0)} MB, generated; it was just written, so it sits in the page cache).`,
     '',
     'How: the bench starts code-server with the extension under development on a temp workspace and drives it from headless chromium (the e2e harness).',
-    `Activation is sampled in ${2 * windows} fresh windows (each starts a new extension host). Nothing activates FFN Lens at start-up, so ${SETTLE_MS / 1000} s after a window's explorer shows the bench runs FFN Lens: Show Log (half the windows) or opens a JSON file (\`onLanguage:json\`, the other half).`,
+    `Activation is sampled in ${2 * windows} fresh windows (each starts a new extension host), after one unsampled window that warms code-server up. Nothing activates FFN Lens at start-up, so ${SETTLE_MS / 1000} s after a window's explorer shows the bench runs FFN Lens: Show Log (half the windows) or opens a JSON file (\`onLanguage:json\`, the other half); ${windows} more windows do the same with bench/control-extension for the floor.`,
     `The chart timings run inside the real extension host (bench/uiHost.ts, loaded as the window's extensionTestsPath): \`ffnLens.explore(uri, {layer: '${LAYER}', inputs: {kind: 'random', tokens: ${TOKENS}}})\`, the call the explorer's context menu makes,`,
     'timed from invoking the command to the panel\'s `rendered` message, which the webview posts right after it paints the charts and sets `body[data-ready]`',
     '(the bench then checks that attribute in the panel\'s frame). Not included: the click and the menu before the command (a few ms).',

@@ -34,6 +34,8 @@ export interface RunOptions {
    * webview loads while the weights are read and the layer runs.
    */
   onLayerFound?: () => void;
+  /** Called once the run is going ahead (after the large-file question), before the worker has the file. */
+  onStarted?: () => void;
 }
 
 const MB = 1024 * 1024;
@@ -119,6 +121,7 @@ export class Session implements vscode.Disposable {
       this.busy = `Running ${what}…`;
       this.started.fire(what);
       this.statusBar.busy(what);
+      opts.onStarted?.();
       const client = await computeClient(this.context);
       const t0 = Date.now();
       const result = await vscode.window.withProgress(

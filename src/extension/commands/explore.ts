@@ -1,8 +1,8 @@
 /**
  * FFN Lens: Explore FFN Layer. Arguments (all optional): the file (a Uri from the explorer,
  * editor or CodeLens, or a path), then `{layer, activation, inputs, confirmLargeFile}`. Without a
- * file: the active editor's weight file, else an open dialog. The panel opens once the worker has
- * found the layer, so a file without a layer gets a message, not an empty panel.
+ * file: the active editor's weight file, else an open dialog. For JSON the panel opens once the
+ * worker has found the layer, so a file without a layer gets a message, not an empty panel.
  */
 import * as fs from 'fs';
 import * as vscode from 'vscode';
@@ -13,6 +13,9 @@ import { activeWeightUri, pickWeightFile, uriFromArg } from '../files';
 import { FfnPanel } from '../panel/FfnPanel';
 import type { RunOutcome } from '../session';
 import type { CommandDeps } from './deps';
+
+/** Weight files that are not JSON: a panel for them opens as soon as their run starts. */
+const BINARY_WEIGHTS = /\.(safetensors|gguf|npy|npz)$/i;
 
 export interface ExploreOptions {
   layer?: string | number;
@@ -62,16 +65,21 @@ export async function explore(deps: CommandDeps, fileArg?: unknown, optionsArg?:
     }
     request.activation = activation;
   }
-  // The panel opens as soon as the layer is found, so its webview loads while the layer runs; a
-  // panel opened for a run that then fails closes again (the notification says why).
+  // The panel opens early so that its webview loads while the worker reads and runs the layer: for
+  // a binary weight file as the run starts (they all but always hold layers), for JSON (often not
+  // weights at all) once the worker has found the layer. A panel opened for a run that then fails
+  // closes again (the notification says why).
   let opened: FfnPanel | undefined;
+  const open = (): void => {
+    const existed = FfnPanel.instance;
+    const panel = FfnPanel.createOrShow(deps.context.extensionUri, deps.session);
+    if (!existed) opened = panel;
+  };
+  const binary = BINARY_WEIGHTS.test(uri.path);
   const outcome = await deps.session.run(request, {
     confirmLargeFile: o.confirmLargeFile,
-    onLayerFound: () => {
-      const existed = FfnPanel.instance;
-      const panel = FfnPanel.createOrShow(deps.context.extensionUri, deps.session);
-      if (!existed) opened = panel;
-    },
+    onStarted: binary ? open : undefined,
+    onLayerFound: open,
   });
   if (outcome.ok) FfnPanel.createOrShow(deps.context.extensionUri, deps.session);
   else if (opened && FfnPanel.instance === opened && outcome.error !== 'superseded') opened.dispose();
