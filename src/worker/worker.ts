@@ -20,16 +20,22 @@ const cancelFlag = new Int32Array(start.cancelFlag);
 
 const engine = createGemmEngine({ threads: start.threads, path: start.kernel, helperNice: start.nice });
 /**
- * Jobs wait for this: libuv's thread pool (process-wide, created on first use) must exist before
- * this thread lowers its priority, or its threads would inherit it; then the GEMM helper threads,
- * which boot only once this thread's event loop runs, and a warm kernel.
+ * The GEMM helper threads up (they boot only once this thread's event loop runs) and the kernel
+ * warm. libuv's thread pool (process-wide, created on first use) is created first, by this stat,
+ * so that it never inherits the lower priority below.
  */
 const engineReady = fs.stat(__filename).then(
   () => undefined,
   () => undefined,
-).then(() => {
+).then(() => engine.ready());
+/**
+ * Products wait for this: this thread lowers its priority before its first product, not at start,
+ * so starting up and reading the first layer (one thread, while the window is busy drawing the
+ * panel) are not slowed down; the products, which take every core, yield to the extension host.
+ * The helper threads lower theirs as they start (they only ever compute).
+ */
+const computeReady = engineReady.then(() => {
   lowerThreadPriority(start.nice);
-  return engine.ready();
 });
 /** The last layer's weights (see heldWeights.ts). */
 const held = new HeldWeights((array) => engine.release(array));
@@ -102,7 +108,7 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
             signal: controller.signal,
             onProgress: (progress) => post({ type: 'progress', id, progress }),
             ...gemmFor(id, controller),
-            computeReady: engineReady,
+            computeReady,
             alloc: (length) => {
               // Past WebAssembly's 4 GiB an ordinary array still works (each product copies it in).
               let array: Float32Array;
@@ -126,7 +132,7 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
                 // Laid out once for the kernel (in place), so no product of this or a later run
                 // of the layer repacks them; the norms of w2's rows are kept for the analysis.
                 // After the warm-up, which has the packing code optimised.
-                await engineReady;
+                await computeReady;
                 const weights = prepareWeights(loaded, arrays, engine);
                 using = held.hold(key, weights, arrays);
                 return { weights, reused: false };
