@@ -5,46 +5,7 @@ import { FfnLensError, isFfnLensError } from '../../src/core/errors';
 import { gemmPrepared, packPanels, PANEL_KC, panelsLength, preparedRow } from '../../src/core/gemm';
 import type { PreparedMatrix } from '../../src/core/types';
 import { createGemmEngine, detectWasmFeatures, type GemmEngine, type KernelPath } from '../../src/kernels';
-
-/** Deterministic values in [-1, 1) (xorshift32), so a failure reproduces. */
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-/** The naive float64 product, and for each output the sum of |terms| (the scale of its rounding error). */
-function reference(a: Float32Array, b: Float32Array, m: number, k: number, n: number, bias?: Float32Array): { c: Float64Array; scale: Float64Array } {
-  const c = new Float64Array(m * n);
-  const scale = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = bias ? bias[j] : 0;
-      let t = bias ? Math.abs(bias[j]) : 0;
-      for (let p = 0; p < k; p++) {
-        s += a[i * k + p] * b[p * n + j];
-        t += Math.abs(a[i * k + p] * b[p * n + j]);
-      }
-      c[i * n + j] = s;
-      scale[i * n + j] = t;
-    }
-  }
-  return { c, scale };
-}
-
-function assertClose(got: Float32Array, want: { c: Float64Array; scale: Float64Array }, what: string): void {
-  assert.strictEqual(got.length, want.c.length, what);
-  for (let i = 0; i < got.length; i++) {
-    const tol = 1e-5 * Math.max(want.scale[i], 1e-30);
-    if (!(Math.abs(got[i] - want.c[i]) <= tol)) assert.fail(`${what}: element ${i} is ${got[i]}, expected ${want.c[i]} (±${tol})`);
-  }
-}
+import { assertClose, reference, values } from '../helpers/products';
 
 // m x k x n: m not a multiple of 4, n not a multiple of 8 (new allocation) or a multiple (in
 // place), k below, at and not a multiple of the PANEL_KC-row blocks (odd too: pack_b packs rows

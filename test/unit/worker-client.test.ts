@@ -11,24 +11,12 @@ import type { RunRequest, RunResult } from '../../src/protocol/run';
 import type { ToWorker } from '../../src/protocol/worker';
 import { ComputeClient } from '../../src/worker/client';
 import { safetensorsBytes, type StTensor } from '../helpers/binaryWriters';
+import { values } from '../helpers/products';
 
 const root = path.join(__dirname, '../..');
 let dir: string;
 let workerJs: string;
 let clientJs: string;
-
-/** Deterministic values in [-scale, scale) (xorshift32). */
-function values(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
 
 const raw = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
