@@ -4,6 +4,7 @@
  * definitions of issue 2 for sparsity, norms, top-k, firing rate and dead neurons. It shares no
  * code with src/core on purpose: the CLI's numbers are checked against it.
  */
+import * as assert from 'assert';
 
 /** Math layout: w1 / wGate [dModel][dFf], w2 [dFf][dModel]. */
 export interface RefWeights {
@@ -195,4 +196,47 @@ export function gaussian(seed: number): () => number {
 /** A [rows][cols] matrix of seeded N(0, scale^2) numbers. */
 export function randomMatrix(rand: () => number, rows: number, cols: number, scale = 1): number[][] {
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => rand() * scale));
+}
+
+/** What `run --json --full` prints that the reference checks (the CLI contract's keys). */
+export interface RunDocForReference {
+  output?: (number | null)[][];
+  preActivation?: (number | null)[][];
+  hidden?: (number | null)[][];
+  sparsity: number;
+  perToken: { token: string; sparsity: number; norms: Record<'input' | 'expanded' | 'filtered' | 'output', number>; topNeurons: { index: number; value: number; score: number }[] }[];
+  neurons: { dead: number[]; firingRate: (number | null)[] };
+}
+
+/**
+ * Every number of a `run --json --full` document against the float64 reference: the three
+ * stages element by element, sparsity, each token's label, sparsity, norms and top-k, dead
+ * neurons and firing rates.
+ */
+export function assertRunMatchesReference(doc: RunDocForReference, ref: RefResult, tokens: readonly string[]): void {
+  const close = (what: string, got: (number | null)[][] | undefined, want: number[][]): void => {
+    assert.ok(got, `${what} present`);
+    assert.strictEqual(got.length, want.length, `${what} rows`);
+    want.forEach((row, t) => {
+      assert.strictEqual(got[t].length, row.length, `${what}[${t}] length`);
+      row.forEach((v, j) => assert.ok(closeTo(got[t][j] as number, v), `${what}[${t}][${j}] = ${got[t][j]}, reference ${v}`));
+    });
+  };
+  close('output', doc.output, ref.output);
+  close('preActivation', doc.preActivation, ref.pre);
+  close('hidden', doc.hidden, ref.hidden);
+  assert.ok(closeTo(doc.sparsity, ref.sparsity), `sparsity ${doc.sparsity} vs ${ref.sparsity}`);
+  assert.strictEqual(doc.perToken.length, ref.perToken.length, 'tokens');
+  doc.perToken.forEach((t, i) => {
+    const r = ref.perToken[i];
+    assert.strictEqual(t.token, tokens[i]);
+    assert.strictEqual(t.sparsity, r.sparsity, `token ${i} sparsity`);
+    for (const k of ['input', 'expanded', 'filtered', 'output'] as const) {
+      assert.ok(closeTo(t.norms[k], r.norms[k]), `token ${i} norm ${k}: ${t.norms[k]} vs ${r.norms[k]}`);
+    }
+    assert.deepStrictEqual(t.topNeurons.map((x) => x.index), r.top.map((x) => x.index), `token ${i} top-k indices`);
+    t.topNeurons.forEach((x, j) => assert.ok(closeTo(x.value, r.top[j].value) && closeTo(x.score, r.top[j].score), `token ${i} top ${j}`));
+  });
+  assert.deepStrictEqual(doc.neurons.dead, ref.dead);
+  doc.neurons.firingRate.forEach((f, j) => assert.ok(closeTo(f as number, ref.firingRate[j], 1e-6), `firing rate ${j}`));
 }

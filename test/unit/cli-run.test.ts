@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writeJsonLayer, type JsonConvention, type JsonStyle, type MathWeights } from '../helpers/jsonFixtures';
-import { closeTo, gaussian, randomMatrix, referenceFfn, type RefWeights } from '../helpers/reference';
+import { assertRunMatchesReference, gaussian, randomMatrix, referenceFfn, type RefWeights } from '../helpers/reference';
 import { buildCliOnce, runCli } from '../helpers/cli';
 
 
@@ -270,31 +270,7 @@ describe('cli: run and inspect', function () {
         assert.deepStrictEqual(doc.tokens, TOKENS);
         const ref = referenceFfn(w, inputs, { activation: act, topK: TOP_K, threshold: /^(relu|reglu)$/.test(act) ? 0 : 0.01 });
 
-        const close = (what: string, got: (number | null)[][] | undefined, want: number[][]): void => {
-          assert.ok(got, `${what} present`);
-          assert.strictEqual(got.length, want.length, `${what} rows`);
-          want.forEach((row, t) =>
-            row.forEach((v, j) => assert.ok(closeTo(got[t][j] as number, v), `${what}[${t}][${j}] = ${got[t][j]}, reference ${v}`)),
-          );
-        };
-        close('output', doc.output, ref.output);
-        close('preActivation', doc.preActivation, ref.pre);
-        close('hidden', doc.hidden, ref.hidden);
-        assert.ok(closeTo(doc.sparsity, ref.sparsity), `sparsity ${doc.sparsity} vs ${ref.sparsity}`);
-        doc.perToken.forEach((t, i) => {
-          const r = ref.perToken[i];
-          assert.strictEqual(t.token, TOKENS[i]);
-          assert.strictEqual(t.sparsity, r.sparsity, `token ${i} sparsity`);
-          for (const k of ['input', 'expanded', 'filtered', 'output'] as const) {
-            assert.ok(closeTo(t.norms[k], r.norms[k]), `token ${i} norm ${k}: ${t.norms[k]} vs ${r.norms[k]}`);
-          }
-          assert.deepStrictEqual(t.topNeurons.map((x) => x.index), r.top.map((x) => x.index), `token ${i} top-k`);
-          t.topNeurons.forEach((x, j) => {
-            assert.ok(closeTo(x.value, r.top[j].value) && closeTo(x.score, r.top[j].score), `token ${i} top ${j}`);
-          });
-        });
-        assert.deepStrictEqual(doc.neurons.dead, ref.dead);
-        doc.neurons.firingRate.forEach((f, j) => assert.ok(closeTo(f, ref.firingRate[j], 1e-6), `firing rate ${j}`));
+        assertRunMatchesReference(doc, ref, TOKENS);
         // Not trivially passing: the layers fire, but not all of them on every token.
         assert.ok(ref.sparsity > 0 && ref.sparsity < 1, `reference sparsity ${ref.sparsity}`);
       });

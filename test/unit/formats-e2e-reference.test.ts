@@ -16,7 +16,7 @@ import { bf16Bits, f16Bits, npyBytes, npzBytes, safetensorsBytes, tempDir, write
 import { GGML_TYPE, buildGguf, f16Bits as ggufF16Bits, tensorF16, tensorF32, type KvValue, type WriterTensor } from '../helpers/ggufWriter';
 import { writeJsonLayer } from '../helpers/jsonFixtures';
 import { hasNumpy, numpySavez, type NumpyHeader } from '../helpers/numpyWriter';
-import { closeTo, gaussian, randomMatrix, referenceFfn, type RefWeights } from '../helpers/reference';
+import { assertRunMatchesReference, gaussian, randomMatrix, referenceFfn, type RefWeights } from '../helpers/reference';
 import { CLI, buildCliOnce } from '../helpers/cli';
 
 // ---- the CLI, built once per mocha process (as test/unit/cli-run.test.ts does) ----
@@ -397,27 +397,7 @@ const FIXTURES: Fixture[] = [
 
 function assertMatchesReference(doc: RunDoc, weights: RefWeights, inputs: M, activation: string): void {
   const ref = referenceFfn(weights, inputs, { activation, topK: TOP_K, threshold: /^(relu|reglu)$/.test(activation) ? 0 : SMOOTH_THRESHOLD });
-  const close = (what: string, got: number[][], want: M): void => {
-    assert.strictEqual(got.length, want.length, `${what} rows`);
-    want.forEach((row, t) => {
-      assert.strictEqual(got[t].length, row.length, `${what}[${t}] length`);
-      row.forEach((v, j) => assert.ok(closeTo(got[t][j], v), `${what}[${t}][${j}] = ${got[t][j]}, reference ${v}`));
-    });
-  };
-  close('output', doc.output, ref.output);
-  close('preActivation', doc.preActivation, ref.pre);
-  close('hidden', doc.hidden, ref.hidden);
-  assert.ok(closeTo(doc.sparsity, ref.sparsity), `sparsity ${doc.sparsity} vs ${ref.sparsity}`);
-  doc.perToken.forEach((t, i) => {
-    const r = ref.perToken[i];
-    assert.strictEqual(t.token, TOKENS[i]);
-    assert.strictEqual(t.sparsity, r.sparsity, `token ${i} sparsity`);
-    for (const k of ['input', 'expanded', 'filtered', 'output'] as const) assert.ok(closeTo(t.norms[k], r.norms[k]), `token ${i} norm ${k}: ${t.norms[k]} vs ${r.norms[k]}`);
-    assert.deepStrictEqual(t.topNeurons.map((x) => x.index), r.top.map((x) => x.index), `token ${i} top-k indices`);
-    t.topNeurons.forEach((x, j) => assert.ok(closeTo(x.value, r.top[j].value) && closeTo(x.score, r.top[j].score), `token ${i} top ${j}`));
-  });
-  assert.deepStrictEqual(doc.neurons.dead, ref.dead);
-  doc.neurons.firingRate.forEach((f, j) => assert.ok(closeTo(f, ref.firingRate[j], 1e-6), `firing rate ${j}`));
+  assertRunMatchesReference(doc, ref, TOKENS);
   // Not trivially passing: the layer writes something on every token.
   ref.perToken.forEach((t, i) => assert.ok(t.norms.output > 0.1, `reference output of token ${i} is not ~0`));
 }
