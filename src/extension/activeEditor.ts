@@ -4,14 +4,14 @@
  * view (the extension starts its compute worker then, ahead of a run).
  */
 import * as vscode from 'vscode';
-import { ContextKeys } from './constants';
+import { ContextKeys, isJsonDocument } from './constants';
 import type { WeightJsonCache } from './jsonWeights';
 
 export function trackActiveWeightJson(cache: WeightJsonCache, onWeights?: () => void): vscode.Disposable {
   let last: boolean | undefined;
   const update = (editor: vscode.TextEditor | undefined): void => {
     const doc = editor?.document;
-    const isWeights = !!doc && (doc.languageId === 'json' || doc.languageId === 'jsonc') && cache.get(doc).tensors.length > 0;
+    const isWeights = !!doc && isJsonDocument(doc) && cache.get(doc).tensors.length > 0;
     if (isWeights) onWeights?.();
     if (isWeights === last) return;
     last = isWeights;

@@ -49,3 +49,9 @@ export const DIAGNOSTIC_SOURCE = 'FFN Lens';
 
 /** File extensions FFN Lens can open. */
 export const WEIGHT_EXTENSIONS = ['.json', '.safetensors', '.npy', '.npz', '.gguf'] as const;
+
+/** The languages of the JSON documents FFN Lens reads (weight JSON is plain JSON; jsonc too). */
+export const JSON_LANGUAGES: readonly string[] = ['json', 'jsonc'];
+
+/** Whether a text document is JSON by its language. */
+export const isJsonDocument = (doc: { readonly languageId: string }): boolean => JSON_LANGUAGES.includes(doc.languageId);

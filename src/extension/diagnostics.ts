@@ -6,14 +6,10 @@
  */
 import * as vscode from 'vscode';
 import { ACTIVATIONS } from '../core/types';
-import { DIAGNOSTIC_SOURCE } from './constants';
+import { DIAGNOSTIC_SOURCE, isJsonDocument } from './constants';
 import { WeightJson, WeightJsonCache } from './jsonWeights';
 
 const DEBOUNCE_MS = 300;
-
-function isJson(doc: vscode.TextDocument): boolean {
-  return doc.languageId === 'json' || doc.languageId === 'jsonc';
-}
 
 /** The diagnostics of a model (pure apart from the vscode value types). */
 export function diagnose(doc: vscode.TextDocument, model: WeightJson): vscode.Diagnostic[] {
@@ -85,7 +81,7 @@ export class WeightDiagnostics implements vscode.Disposable {
   }
 
   private schedule(doc: vscode.TextDocument): void {
-    if (!isJson(doc)) return;
+    if (!isJsonDocument(doc)) return;
     const key = doc.uri.toString();
     clearTimeout(this.timers.get(key));
     this.timers.set(key, setTimeout(() => {
@@ -96,7 +92,7 @@ export class WeightDiagnostics implements vscode.Disposable {
 
   /** Recomputes a document's problems now. */
   update(doc: vscode.TextDocument): void {
-    if (!isJson(doc) || doc.isClosed) return;
+    if (!isJsonDocument(doc) || doc.isClosed) return;
     const model = this.cache.get(doc);
     if (model.tensors.length === 0) {
       this.collection.delete(doc.uri);

@@ -8,15 +8,14 @@
  * ids in constants.ts (the rest are type imports).
  */
 import * as vscode from 'vscode';
-import { Commands, PANEL_VIEW_TYPE, VIEWER_STATE_COMMAND, VIEWER_VIEW_TYPE } from './constants';
+import { Commands, isJsonDocument, JSON_LANGUAGES, PANEL_VIEW_TYPE, VIEWER_STATE_COMMAND, VIEWER_VIEW_TYPE } from './constants';
 import type { Features } from './features';
 import type { WeightDocument } from './viewer/document';
 
 /** JSON editors on disk and unsaved ones (other schemes are read too, through their text). */
-const JSON_DOCUMENTS: vscode.DocumentSelector = ['file', 'untitled', 'vscode-vfs', 'vscode-remote'].flatMap((scheme) => [
-  { language: 'json', scheme },
-  { language: 'jsonc', scheme },
-]);
+const JSON_DOCUMENTS: vscode.DocumentSelector = ['file', 'untitled', 'vscode-vfs', 'vscode-remote'].flatMap((scheme) =>
+  JSON_LANGUAGES.map((language) => ({ language, scheme })),
+);
 
 /** Options the custom editor is registered with (the same as viewer/register.ts's VIEWER_OPTIONS). */
 const VIEWER_OPTIONS = {
@@ -24,8 +23,6 @@ const VIEWER_OPTIONS = {
   webviewOptions: { retainContextWhenHidden: false },
   supportsMultipleEditorsPerDocument: true,
 } as const;
-
-const isJson = (doc: vscode.TextDocument): boolean => doc.languageId === 'json' || doc.languageId === 'jsonc';
 
 export function activate(context: vscode.ExtensionContext): void {
   const started = performance.now();
@@ -81,10 +78,10 @@ export function activate(context: vscode.ExtensionContext): void {
     const timer = setTimeout(load, 0);
     context.subscriptions.push({ dispose: () => clearTimeout(timer) });
   };
-  if (vscode.workspace.textDocuments.some(isJson)) loadSoon();
+  if (vscode.workspace.textDocuments.some(isJsonDocument)) loadSoon();
   else {
     const opened = vscode.workspace.onDidOpenTextDocument((doc) => {
-      if (!isJson(doc)) return;
+      if (!isJsonDocument(doc)) return;
       opened.dispose();
       loadSoon();
     });

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { FfnLensError } from '../core/errors';
-import { WEIGHT_EXTENSIONS } from './constants';
+import { isJsonDocument, WEIGHT_EXTENSIONS } from './constants';
 
 let tempDir: string | undefined;
 
@@ -47,7 +47,7 @@ export function isWeightFileName(name: string): boolean {
 export function activeWeightUri(): vscode.Uri | undefined {
   const doc = vscode.window.activeTextEditor?.document;
   if (!doc) return undefined;
-  if (doc.languageId === 'json' || doc.languageId === 'jsonc' || isWeightFileName(doc.fileName)) return doc.uri;
+  if (isJsonDocument(doc) || isWeightFileName(doc.fileName)) return doc.uri;
   return undefined;
 }
 
