@@ -44,12 +44,8 @@ export interface AnalyzeOptions {
  * `w2` is the layer's [dFf x dModel] condense matrix.
  */
 export function analyze(trace: FfnTrace, w2: Float32Array, options: AnalyzeOptions = {}): LayerAnalysis {
-  checkTrace(trace);
-  const { dModel, dFf } = trace;
-  if (w2.length !== dFf * dModel) {
-    throw new FfnLensError(`w2 has ${w2.length} values but the layer needs d_ff x d_model = ${dFf} x ${dModel} = ${dFf * dModel}`);
-  }
-  return analyzeWithNorms(trace, w2RowNorms(w2, dFf, dModel), options);
+  checkTrace(trace); // before w2's shape is taken from it
+  return analyzeWithNorms(trace, w2RowNorms(w2, trace.dFf, trace.dModel), options);
 }
 
 /** ||row i of w2|| ([dFf x dModel]) for every hidden unit i, summed in double (l2Norm). */
