@@ -16,6 +16,7 @@ import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { build as esbuild } from 'esbuild';
 import { CodeServer, ROOT, build, findFiles, launchChromium, log, onCleanup, runMain, sleep, startCodeServer } from '../scripts/codeServer';
+import { runCommand } from '../test/e2e/fixture';
 import type { UiBenchConfig, UiBenchResults, UiRun } from './uiHost';
 import { type GenTensor, writeSafetensors } from './files';
 
@@ -82,28 +83,10 @@ async function waitActivated(page: Page): Promise<void> {
   await items.and(page.locator('[id^="ffn-lens.ffn-lens"]')).or(items.filter({ hasText: 'FFN Lens' })).first().waitFor({ timeout: 90_000 });
 }
 
-async function runCommand(page: Page, title: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ timeout: 10_000 });
-      await input.fill(`>${title}`, { timeout: 10_000 });
-      break;
-    } catch (e) {
-      if (attempt >= 3) throw e;
-      await page.keyboard.press('Escape');
-    }
-  }
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 15_000 });
-  await row.click();
-}
-
 /** VS Code's own activation time of an extension (code loading + activate call), from "Show Running Extensions". */
 async function runningExtensionsMs(page: Page, name: RegExp = /ffn-lens\.ffn-lens|FFN Lens/): Promise<number | undefined> {
   try {
-    await runCommand(page, 'Developer: Show Running Extensions');
+    await runCommand('Developer: Show Running Extensions', page);
     const row = page.locator('.monaco-list-row', { hasText: name }).filter({ has: page.locator('.activation-time') }).first();
     await row.waitFor({ timeout: 20_000 });
     const text = await row.locator('.activation-time').innerText();
@@ -232,7 +215,7 @@ async function main(): Promise<number> {
   for (let i = 0; i < windows; i++) {
     const page = await openWindow(browser, server.workbenchUrl({ folder, extensionDevelopmentPath: CONTROL_EXTENSION }));
     await sleep(SETTLE_MS);
-    await runCommand(page, 'Bench Control: Hello');
+    await runCommand('Bench Control: Hello', page);
     await sleep(1000);
     const shown = await runningExtensionsMs(page, /Bench Control|ffn-lens-bench/);
     if (shown !== undefined) controlMs.push(shown);
@@ -246,7 +229,7 @@ async function main(): Promise<number> {
     const since = Date.now();
     const page = await openWindow(browser, server.workbenchUrl({ folder, extensionDevelopmentPath: ROOT }));
     await sleep(SETTLE_MS);
-    if (trigger === 'command') await runCommand(page, 'FFN Lens: Show Log');
+    if (trigger === 'command') await runCommand('FFN Lens: Show Log', page);
     else await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'ui-bench.json' }).first().dblclick();
     await waitActivated(page);
     const logged = await waitFor('the "activated in" log line', 30_000, () => loggedActivationMs(server, since)).catch(() => undefined);

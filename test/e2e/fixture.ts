@@ -113,9 +113,11 @@ export async function explorerMenuItem(file: string, name: string, timeoutMs = 9
   }
 }
 
-/** Runs a command by its palette title (e.g. "FFN Lens: Open Layer") through the command palette. */
-export async function runCommand(title: string): Promise<void> {
-  const p = page();
+/**
+ * Runs a command by its palette title (e.g. "FFN Lens: Open Layer") through the command palette
+ * of `p` (default: the window opened last by `openWorkbench()`; bench/ui.ts passes its own).
+ */
+export async function runCommand(title: string, p: Page = page()): Promise<void> {
   const row = p.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   // The palette closes when focus moves (a notification arriving, a menu closing under load), at
   // any step from opening it to clicking the command: start over rather than fail on the first try.
