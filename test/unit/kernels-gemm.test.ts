@@ -2,8 +2,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FfnLensError, isFfnLensError } from '../../src/core/errors';
-import { createGemmEngine, detectWasmFeatures, type GemmEngine, type KernelPath } from '../../src/kernels';
-import { assertClose, reference, values } from '../helpers/products';
+import { createGemmEngine, detectWasmFeatures, type GemmEngine } from '../../src/kernels';
+import { assertClose, describeEngines, KERNEL_PATHS as PATHS, reference, values } from '../helpers/products';
 
 // m x k x n: most not multiples of the 4 x 8 tile, and some that cross the 96 x 1536 packing
 // blocks in k and n.
@@ -18,7 +18,6 @@ const SHAPES: [number, number, number][] = [
 ];
 
 const features = detectWasmFeatures();
-const PATHS: KernelPath[] = ['ts', ...(features.simd && features.sharedMemory ? (['simd'] as const) : []), ...(features.relaxedSimd && features.sharedMemory ? (['relaxed-simd'] as const) : [])];
 
 describe('kernels: GEMM', () => {
   it('finds WebAssembly SIMD and relaxed SIMD in this Node', () => {
@@ -35,73 +34,63 @@ describe('kernels: GEMM', () => {
     assert.ok(committed === (await render()), 'src/kernels/gemm.wasm.ts is stale: run `node scripts/buildWasm.js`');
   });
 
-  for (const kernel of PATHS) {
-    for (const threads of kernel === 'ts' ? [1] : [1, 2]) {
-      describe(`${kernel}, ${threads} thread${threads > 1 ? 's' : ''}`, () => {
-        let engine: GemmEngine;
-        // parallelThreshold 0: every product is split into column chunks, however small.
-        before(async () => {
-          engine = createGemmEngine({ path: kernel, threads, parallelThreshold: 0 });
-          await engine.ready();
-        });
-        after(() => engine.dispose());
+  describeEngines((t) => {
+    const { kernel, threads } = t;
 
-        it('reports the kernel it was asked for', () => {
-          assert.strictEqual(engine.path, kernel);
-          assert.strictEqual(engine.threads, threads);
-        });
+    it('reports the kernel it was asked for', () => {
+      assert.strictEqual(t.engine.path, kernel);
+      assert.strictEqual(t.engine.threads, threads);
+    });
 
-        for (const [m, k, n] of SHAPES) {
-          for (const withBias of [false, true]) {
-            it(`${m}x${k}x${n}${withBias ? ' + bias' : ''} matches float64 within 1e-5 relative`, () => {
-              const a = values(m * k, m * 31 + k);
-              const b = values(k * n, n * 17 + k);
-              const bias = withBias ? values(n, n + 5) : undefined;
-              assertClose(engine.gemm(a, b, m, k, n, undefined, bias), reference(a, b, m, k, n, bias), kernel);
-            });
-          }
-        }
-
-        it('overwrites a given output instead of accumulating, and returns it', () => {
-          const a = values(5 * 9, 1);
-          const b = values(9 * 11, 2);
-          const out = new Float32Array(5 * 11).fill(99);
-          assert.strictEqual(engine.gemm(a, b, 5, 9, 11, out), out);
-          assertClose(out, reference(a, b, 5, 9, 11), kernel);
+    for (const [m, k, n] of SHAPES) {
+      for (const withBias of [false, true]) {
+        it(`${m}x${k}x${n}${withBias ? ' + bias' : ''} matches float64 within 1e-5 relative`, () => {
+          const a = values(m * k, m * 31 + k);
+          const b = values(k * n, n * 17 + k);
+          const bias = withBias ? values(n, n + 5) : undefined;
+          assertClose(t.engine.gemm(a, b, m, k, n, undefined, bias), reference(a, b, m, k, n, bias), kernel);
         });
-
-        it('works in place on arrays allocated in kernel memory', () => {
-          const [m, k, n] = [7, 40, 19];
-          const a = engine.alloc(m * k);
-          const b = engine.alloc(k * n);
-          const bias = engine.alloc(n);
-          const out = engine.alloc(m * n);
-          a.set(values(m * k, 3));
-          b.set(values(k * n, 4));
-          bias.set(values(n, 5));
-          assert.strictEqual(engine.gemm(a, b, m, k, n, out, bias), out);
-          assertClose(out, reference(a, b, m, k, n, bias), kernel);
-          for (const x of [a, b, bias, out]) engine.release(x);
-        });
-
-        it('propagates NaN and Inf, even through a zero of a (0 · NaN = NaN)', () => {
-          // a = [[0, 1]], b = [[NaN, Inf, 1], [1, 1, 1]]
-          const r = engine.gemm(Float32Array.of(0, 1), Float32Array.of(NaN, Infinity, 1, 1, 1, 1), 1, 2, 3);
-          assert.ok(Number.isNaN(r[0]) && Number.isNaN(r[1]), `got ${Array.from(r)}`);
-          assert.strictEqual(r[2], 1);
-        });
-
-        it('handles empty dimensions: k = 0 gives the bias', () => {
-          assert.deepStrictEqual(Array.from(engine.gemm(new Float32Array(0), new Float32Array(0), 2, 0, 2, undefined, Float32Array.of(3, -1))), [3, -1, 3, -1]);
-          assert.deepStrictEqual(Array.from(engine.gemm(new Float32Array(0), new Float32Array(0), 0, 3, 0)), []);
-        });
-
-        it('refuses buffers whose length does not match the shape', () => {
-          assert.throws(() => engine.gemm(new Float32Array(5), new Float32Array(6), 2, 3, 2), (e: unknown) => isFfnLensError(e) && /a has 5 values/.test(e.message));
-        });
-      });
+      }
     }
-  }
+
+    it('overwrites a given output instead of accumulating, and returns it', () => {
+      const a = values(5 * 9, 1);
+      const b = values(9 * 11, 2);
+      const out = new Float32Array(5 * 11).fill(99);
+      assert.strictEqual(t.engine.gemm(a, b, 5, 9, 11, out), out);
+      assertClose(out, reference(a, b, 5, 9, 11), kernel);
+    });
+
+    it('works in place on arrays allocated in kernel memory', () => {
+      const [m, k, n] = [7, 40, 19];
+      const a = t.engine.alloc(m * k);
+      const b = t.engine.alloc(k * n);
+      const bias = t.engine.alloc(n);
+      const out = t.engine.alloc(m * n);
+      a.set(values(m * k, 3));
+      b.set(values(k * n, 4));
+      bias.set(values(n, 5));
+      assert.strictEqual(t.engine.gemm(a, b, m, k, n, out, bias), out);
+      assertClose(out, reference(a, b, m, k, n, bias), kernel);
+      for (const x of [a, b, bias, out]) t.engine.release(x);
+    });
+
+    it('propagates NaN and Inf, even through a zero of a (0 · NaN = NaN)', () => {
+      // a = [[0, 1]], b = [[NaN, Inf, 1], [1, 1, 1]]
+      const r = t.engine.gemm(Float32Array.of(0, 1), Float32Array.of(NaN, Infinity, 1, 1, 1, 1), 1, 2, 3);
+      assert.ok(Number.isNaN(r[0]) && Number.isNaN(r[1]), `got ${Array.from(r)}`);
+      assert.strictEqual(r[2], 1);
+    });
+
+    it('handles empty dimensions: k = 0 gives the bias', () => {
+      assert.deepStrictEqual(Array.from(t.engine.gemm(new Float32Array(0), new Float32Array(0), 2, 0, 2, undefined, Float32Array.of(3, -1))), [3, -1, 3, -1]);
+      assert.deepStrictEqual(Array.from(t.engine.gemm(new Float32Array(0), new Float32Array(0), 0, 3, 0)), []);
+    });
+
+    it('refuses buffers whose length does not match the shape', () => {
+      assert.throws(() => t.engine.gemm(new Float32Array(5), new Float32Array(6), 2, 3, 2), (e: unknown) => isFfnLensError(e) && /a has 5 values/.test(e.message));
+    });
+  });
 
   describe('helper threads', () => {
     let engine: GemmEngine | undefined;

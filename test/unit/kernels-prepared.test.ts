@@ -4,8 +4,8 @@ import * as assert from 'assert';
 import { FfnLensError, isFfnLensError } from '../../src/core/errors';
 import { gemmPrepared, packPanels, PANEL_KC, panelsLength, preparedRow } from '../../src/core/gemm';
 import type { PreparedMatrix } from '../../src/core/types';
-import { createGemmEngine, detectWasmFeatures, type GemmEngine, type KernelPath } from '../../src/kernels';
-import { assertClose, reference, values } from '../helpers/products';
+import { createGemmEngine, type GemmEngine } from '../../src/kernels';
+import { assertClose, describeEngines, reference, values, WASM_PATHS as WASM } from '../helpers/products';
 
 // m x k x n: m not a multiple of 4, n not a multiple of 8 (new allocation) or a multiple (in
 // place), k below, at and not a multiple of the PANEL_KC-row blocks (odd too: pack_b packs rows
@@ -22,12 +22,6 @@ const SHAPES: [number, number, number][] = [
   [9, 130, 3200],
 ];
 
-const features = detectWasmFeatures();
-const WASM: KernelPath[] = [
-  ...(features.simd && features.sharedMemory ? (['simd'] as const) : []),
-  ...(features.relaxedSimd && features.sharedMemory ? (['relaxed-simd'] as const) : []),
-];
-const PATHS: KernelPath[] = ['ts', ...WASM];
 
 describe('kernels: prepared matrices', () => {
   it('runs on both WebAssembly paths here', () => {
@@ -87,86 +81,76 @@ describe('kernels: prepared matrices', () => {
     });
   });
 
-  for (const kernel of PATHS) {
-    for (const threads of kernel === 'ts' ? [1] : [1, 2]) {
-      describe(`${kernel}, ${threads} thread${threads > 1 ? 's' : ''}`, () => {
-        let engine: GemmEngine;
-        // parallelThreshold 0: every product is split into column chunks, however small.
-        before(async () => {
-          engine = createGemmEngine({ path: kernel, threads, parallelThreshold: 0 });
-          await engine.ready();
-        });
-        after(() => engine.dispose());
+  describeEngines((t) => {
+    const { kernel } = t;
 
-        for (const [m, k, n] of SHAPES) {
-          for (const withBias of [false, true]) {
-            it(`${m}x${k}x${n}${withBias ? ' + bias' : ''}: B prepared in kernel memory matches float64 within 1e-5 relative`, () => {
-              const a = values(m * k, m * 31 + k);
-              const plain = values(k * n, n * 17 + k);
-              const bias = withBias ? values(n, n + 5) : undefined;
-              const want = reference(a, plain, m, k, n, bias);
-              const b = engine.alloc(k * n);
-              b.set(plain);
-              const p = engine.prepare(b, k, n);
-              assert.strictEqual(p.layout, kernel === 'ts' ? 'rows' : 'panels');
-              if (kernel !== 'ts' && n % 8 === 0) assert.strictEqual(p.data.byteOffset, b.byteOffset, 'rearranged in place');
-              // Twice: a product must not disturb the prepared matrix.
-              assertClose(engine.gemmPrepared(a, p, m, undefined, bias), want, kernel);
-              const out = engine.alloc(m * n).fill(99);
-              assert.strictEqual(engine.gemmPrepared(a, p, m, out, bias), out);
-              assertClose(out, want, `${kernel}, into kernel memory`);
-              engine.release(out);
-              engine.release(p.data);
-            });
-          }
-        }
-
-        it('prepares an ordinary array too (copied into kernel memory), and leaves it as it was', () => {
-          const [m, k, n] = [5, 150, 40];
-          const a = values(m * k, 1);
-          const b = values(k * n, 2);
-          const copy = b.slice();
-          const p = engine.prepare(b, k, n);
-          assertClose(engine.gemmPrepared(a, p, m), reference(a, copy, m, k, n), kernel);
-          if (kernel !== 'ts') assert.deepStrictEqual(b, copy, 'an ordinary array is read, not rearranged');
-          engine.release(p.data);
+    for (const [m, k, n] of SHAPES) {
+      for (const withBias of [false, true]) {
+        it(`${m}x${k}x${n}${withBias ? ' + bias' : ''}: B prepared in kernel memory matches float64 within 1e-5 relative`, () => {
+          const a = values(m * k, m * 31 + k);
+          const plain = values(k * n, n * 17 + k);
+          const bias = withBias ? values(n, n + 5) : undefined;
+          const want = reference(a, plain, m, k, n, bias);
+          const b = t.engine.alloc(k * n);
+          b.set(plain);
+          const p = t.engine.prepare(b, k, n);
+          assert.strictEqual(p.layout, kernel === 'ts' ? 'rows' : 'panels');
+          if (kernel !== 'ts' && n % 8 === 0) assert.strictEqual(p.data.byteOffset, b.byteOffset, 'rearranged in place');
+          // Twice: a product must not disturb the prepared matrix.
+          assertClose(t.engine.gemmPrepared(a, p, m, undefined, bias), want, kernel);
+          const out = t.engine.alloc(m * n).fill(99);
+          assert.strictEqual(t.engine.gemmPrepared(a, p, m, out, bias), out);
+          assertClose(out, want, `${kernel}, into kernel memory`);
+          t.engine.release(out);
+          t.engine.release(p.data);
         });
-
-        it('multiplies a panels matrix made elsewhere (copied in per product) and a rows one', () => {
-          const [m, k, n] = [6, 100, 21];
-          const a = values(m * k, 5);
-          const b = values(k * n, 6);
-          const want = reference(a, b, m, k, n);
-          assertClose(engine.gemmPrepared(a, { k, n, layout: 'panels', data: packPanels(b, k, n) }, m), want, 'panels');
-          assertClose(engine.gemmPrepared(a, { k, n, layout: 'rows', data: b }, m), want, 'rows');
-        });
-
-        it('propagates NaN and Inf from the prepared matrix, even through a zero of a', () => {
-          const b = engine.prepare(Float32Array.of(NaN, Infinity, 1, 1, 1, 1), 2, 3);
-          const r = engine.gemmPrepared(Float32Array.of(0, 1), b, 1);
-          assert.ok(Number.isNaN(r[0]) && Number.isNaN(r[1]), `got ${Array.from(r)}`);
-          assert.strictEqual(r[2], 1);
-          engine.release(b.data);
-        });
-
-        it('k = 0 gives the bias; m = 0 gives nothing', () => {
-          const p = engine.prepare(new Float32Array(0), 0, 2);
-          assert.deepStrictEqual(Array.from(engine.gemmPrepared(new Float32Array(0), p, 2, undefined, Float32Array.of(3, -1))), [3, -1, 3, -1]);
-          const q = engine.prepare(values(6, 1), 3, 2);
-          assert.deepStrictEqual(Array.from(engine.gemmPrepared(new Float32Array(0), q, 0)), []);
-          engine.release(p.data);
-          engine.release(q.data);
-        });
-
-        it('refuses a matrix whose length does not match the shape, and leaves it as it was', () => {
-          const b = engine.alloc(10).fill(1);
-          assert.throws(() => engine.prepare(b, 3, 4), (e: unknown) => isFfnLensError(e) && /10 values/.test(e.message));
-          assert.deepStrictEqual(Array.from(b), new Array(10).fill(1));
-          engine.release(b);
-        });
-      });
+      }
     }
-  }
+
+    it('prepares an ordinary array too (copied into kernel memory), and leaves it as it was', () => {
+      const [m, k, n] = [5, 150, 40];
+      const a = values(m * k, 1);
+      const b = values(k * n, 2);
+      const copy = b.slice();
+      const p = t.engine.prepare(b, k, n);
+      assertClose(t.engine.gemmPrepared(a, p, m), reference(a, copy, m, k, n), kernel);
+      if (kernel !== 'ts') assert.deepStrictEqual(b, copy, 'an ordinary array is read, not rearranged');
+      t.engine.release(p.data);
+    });
+
+    it('multiplies a panels matrix made elsewhere (copied in per product) and a rows one', () => {
+      const [m, k, n] = [6, 100, 21];
+      const a = values(m * k, 5);
+      const b = values(k * n, 6);
+      const want = reference(a, b, m, k, n);
+      assertClose(t.engine.gemmPrepared(a, { k, n, layout: 'panels', data: packPanels(b, k, n) }, m), want, 'panels');
+      assertClose(t.engine.gemmPrepared(a, { k, n, layout: 'rows', data: b }, m), want, 'rows');
+    });
+
+    it('propagates NaN and Inf from the prepared matrix, even through a zero of a', () => {
+      const b = t.engine.prepare(Float32Array.of(NaN, Infinity, 1, 1, 1, 1), 2, 3);
+      const r = t.engine.gemmPrepared(Float32Array.of(0, 1), b, 1);
+      assert.ok(Number.isNaN(r[0]) && Number.isNaN(r[1]), `got ${Array.from(r)}`);
+      assert.strictEqual(r[2], 1);
+      t.engine.release(b.data);
+    });
+
+    it('k = 0 gives the bias; m = 0 gives nothing', () => {
+      const p = t.engine.prepare(new Float32Array(0), 0, 2);
+      assert.deepStrictEqual(Array.from(t.engine.gemmPrepared(new Float32Array(0), p, 2, undefined, Float32Array.of(3, -1))), [3, -1, 3, -1]);
+      const q = t.engine.prepare(values(6, 1), 3, 2);
+      assert.deepStrictEqual(Array.from(t.engine.gemmPrepared(new Float32Array(0), q, 0)), []);
+      t.engine.release(p.data);
+      t.engine.release(q.data);
+    });
+
+    it('refuses a matrix whose length does not match the shape, and leaves it as it was', () => {
+      const b = t.engine.alloc(10).fill(1);
+      assert.throws(() => t.engine.prepare(b, 3, 4), (e: unknown) => isFfnLensError(e) && /10 values/.test(e.message));
+      assert.deepStrictEqual(Array.from(b), new Array(10).fill(1));
+      t.engine.release(b);
+    });
+  });
 
   describe('WebAssembly memory', () => {
     let engine: GemmEngine | undefined;
