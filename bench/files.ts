@@ -11,17 +11,31 @@ export interface GenTensor {
   /** values are deterministic per seed; 0 writes zeros (fast filler) */
   seed: number;
   scale?: number;
+  /** Stored dtype (default F32); BF16 keeps the upper half of each float32 (rounded to nearest even). */
+  dtype?: 'F32' | 'BF16';
 }
 
 const PIECE = 1 << 20; // floats per write (4 MiB)
 
-/** Writes an F32 safetensors file; returns its size in bytes. */
+const dtypeBytes = (t: GenTensor): number => (t.dtype === 'BF16' ? 2 : 4);
+
+/** float32 values to bf16 bits, rounded to nearest even (as torch's .to(torch.bfloat16)). */
+function toBf16(values: Float32Array, out: Uint16Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < values.length; i++) {
+    const b = bits[i];
+    out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
+/** Writes a safetensors file (F32, or BF16 per tensor); returns its size in bytes. */
 export function writeSafetensors(path: string, tensors: GenTensor[]): number {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt', source: 'bench/files.ts' } };
   let offset = 0;
   for (const t of tensors) {
-    const bytes = 4 * t.shape.reduce((a, b) => a * b, 1);
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    const bytes = dtypeBytes(t) * t.shape.reduce((a, b) => a * b, 1);
+    header[t.name] = { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let text = JSON.stringify(header);
@@ -33,6 +47,7 @@ export function writeSafetensors(path: string, tensors: GenTensor[]): number {
     fs.writeSync(fd, len);
     fs.writeSync(fd, text);
     const piece = new Float32Array(PIECE);
+    const half = new Uint16Array(PIECE);
     for (const t of tensors) {
       let left = t.shape.reduce((a, b) => a * b, 1);
       let seed = t.seed;
@@ -41,7 +56,8 @@ export function writeSafetensors(path: string, tensors: GenTensor[]): number {
         const view = piece.subarray(0, n);
         if (t.seed === 0) view.fill(0);
         else fill(view, seed++, t.scale ?? 1);
-        fs.writeSync(fd, new Uint8Array(view.buffer, 0, n * 4));
+        if (t.dtype === 'BF16') fs.writeSync(fd, new Uint8Array(toBf16(view, half).buffer, 0, n * 2));
+        else fs.writeSync(fd, new Uint8Array(view.buffer, 0, n * 4));
         left -= n;
       }
     }
@@ -77,4 +93,20 @@ export function bTensors(): GenTensor[] {
     { name: 'h.0.mlp.c_proj.weight', shape: [f, d], seed: 23, scale: 1 / Math.sqrt(f) },
     { name: 'h.0.mlp.c_proj.bias', shape: [d], seed: 24, scale: 0.1 },
   ];
+}
+
+/** LLaMA-7B's MLP of block 0 in bf16 (d_model 4096, d_ff 11008, SwiGLU), Hugging Face names, about 270 MB. */
+export function llamaMlpTensors(): GenTensor[] {
+  const d = 4096;
+  const f = 11008;
+  return [
+    { name: 'model.layers.0.mlp.gate_proj.weight', shape: [f, d], seed: 31, scale: 1 / Math.sqrt(d), dtype: 'BF16' },
+    { name: 'model.layers.0.mlp.up_proj.weight', shape: [f, d], seed: 32, scale: 1 / Math.sqrt(d), dtype: 'BF16' },
+    { name: 'model.layers.0.mlp.down_proj.weight', shape: [d, f], seed: 33, scale: 1 / Math.sqrt(f), dtype: 'BF16' },
+  ];
+}
+
+/** GPT-2 small's MLP of block 0 alone in float32 (768 -> 3072, Conv1D [in, out] layout), about 19 MB. */
+export function gpt2MlpTensors(): GenTensor[] {
+  return gpt2Tensors().filter((t) => t.name.includes('.mlp.'));
 }

@@ -8,7 +8,7 @@ import { createGemmEngine } from '../src/kernels';
 import { openSafetensorsSource } from '../src/formats/safetensors';
 import { findLayers, loadLayer } from '../src/layers';
 import { runLayer } from '../src/pipeline';
-import { prepareWeights } from '../src/worker/heldWeights';
+import { prepareWeights } from '../src/pipeline/heldWeights';
 
 async function main(): Promise<void> {
   const [file, tokens, threads] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];

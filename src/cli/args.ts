@@ -27,7 +27,13 @@ export interface RunCommand {
   inputs: InputSpec;
   topK?: number;
   threshold?: number;
+  /** Which compute path: `auto` (WebAssembly SIMD when this Node has it, else TypeScript), `wasm` or `ts`. */
+  engine: EngineChoice;
 }
+
+/** `--engine` values. */
+export const ENGINE_CHOICES = ['auto', 'wasm', 'ts'] as const;
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 
 export type CliCommand = InspectCommand | RunCommand | { command: 'help' } | { command: 'version' };
 
@@ -47,6 +53,7 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   '--seed': 'value',
   '--top-k': 'value',
   '--threshold': 'value',
+  '--engine': 'value',
 };
 const INSPECT_FLAGS: Record<string, FlagKind> = { '--json': 'boolean', '--stats': 'boolean', '--no-stats': 'boolean' };
 
@@ -70,7 +77,12 @@ export function parseArgs(argv: readonly string[]): CliCommand {
 function parseRun(rest: readonly string[]): RunCommand {
   const { file, flags } = splitArgs('run', rest, RUN_FLAGS);
   const usage = (message: string): FfnLensError => new FfnLensError(message, file, 'usage');
-  const cmd: RunCommand = { command: 'run', file, json: flags.has('--json'), full: flags.has('--full'), inputs: { kind: 'file' } };
+  const cmd: RunCommand = { command: 'run', file, json: flags.has('--json'), full: flags.has('--full'), inputs: { kind: 'file' }, engine: 'auto' };
+  const engine = flags.get('--engine');
+  if (engine !== undefined) {
+    if (!(ENGINE_CHOICES as readonly string[]).includes(engine)) throw usage(`--engine must be one of ${ENGINE_CHOICES.join(', ')}, got "${engine}"`);
+    cmd.engine = engine as EngineChoice;
+  }
   const layer = flags.get('--layer');
   if (layer !== undefined) cmd.layer = layer;
   const activation = flags.get('--activation');

@@ -28,6 +28,8 @@ export interface RunJson {
   neurons: { dead: number[]; firingRate: (number | null)[] };
   sparsity: number | null;
   threshold: number;
+  /** The compute path that ran: WebAssembly SIMD kernels or TypeScript. */
+  engine?: 'wasm' | 'ts';
   preActivation?: (number | null)[][];
   hidden?: (number | null)[][];
   layers: { id: string; index: number; kind: string; convention: string; activation: string; dModel: number; dFf: number }[];
@@ -73,7 +75,7 @@ function layerList(layers: RunResult['layers']): RunJson['layers'] {
 }
 
 /** Builds the `run --json` document; `full` adds `preActivation` and `hidden` (T x dFf each). */
-export function runToJson(r: RunResult, full: boolean): RunJson {
+export function runToJson(r: RunResult, full: boolean, engine?: 'wasm' | 'ts'): RunJson {
   const n = new NullCounter();
   const T = r.tokens.length;
   const doc: RunJson = {
@@ -94,6 +96,7 @@ export function runToJson(r: RunResult, full: boolean): RunJson {
     neurons: { dead: r.analysis.neurons.dead, firingRate: Array.from(r.analysis.neurons.firingRate, (x) => n.num(x)) },
     sparsity: n.num(r.analysis.sparsity),
     threshold: r.analysis.threshold,
+    ...(engine ? { engine } : {}),
     ...(full ? { preActivation: n.rows(r.preActivation, T, r.dFf), hidden: n.rows(r.hidden, T, r.dFf) } : {}),
     layers: layerList(r.layers),
     warnings: [],

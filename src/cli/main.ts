@@ -3,7 +3,9 @@
  * exit status 1 (bad input) or 2 (bad usage). Nothing thrown here ever reaches the user as a stack.
  */
 import { describeError, isFfnLensError } from '../core/errors';
-import { DEFAULT_MAX_STATS_BYTES, inspectFile, runLayer } from '../pipeline';
+import { DEFAULT_MAX_STATS_BYTES, inspectFile } from '../pipeline';
+import { engineName, runLayerOnEngine } from '../pipeline/engineRun';
+import { createCliEngine } from './engine';
 import { parseArgs, type InspectCommand, type RunCommand } from './args';
 import { inspectToJson, runToJson } from './json';
 import { inspectToText, runToText } from './text';
@@ -52,16 +54,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
 }
 
 async function run(cmd: RunCommand, io: CliIo): Promise<void> {
-  const result = await runLayer({
-    file: cmd.file,
-    layer: cmd.layer,
-    activation: cmd.activation,
-    inputs: cmd.inputs,
-    topK: cmd.topK,
-    threshold: cmd.threshold,
-  });
+  const engine = createCliEngine(cmd.engine);
+  let result;
+  try {
+    const request = { file: cmd.file, layer: cmd.layer, activation: cmd.activation, inputs: cmd.inputs, topK: cmd.topK, threshold: cmd.threshold };
+    result = await runLayerOnEngine(request, engine, { computeReady: engine.ready() });
+  } finally {
+    await engine.dispose();
+  }
   if (cmd.json) {
-    const doc = runToJson(result, cmd.full);
+    const doc = runToJson(result, cmd.full, engineName(engine));
     warn(io, doc.warnings);
     io.stdout(JSON.stringify(doc) + '\n');
   } else {

@@ -7,6 +7,7 @@ Usage:
   ffn-lens inspect <file> [--json] [--stats | --no-stats]
   ffn-lens run <file> [--layer ID] [--activation NAME] [--inputs FILE]
                       [--random T] [--seed N] [--top-k K] [--threshold X] [--json] [--full]
+                      [--engine auto|wasm|ts]
   ffn-lens --help | --version
 
 Commands:
@@ -28,6 +29,8 @@ Options for run:
   --threshold X      sparsity threshold for smooth activations (relu/reglu use exact zero)
   --json             print one JSON object on stdout
   --full             with --json: also preActivation and hidden (T x d_ff each)
+  --engine E         compute path: auto (default: WebAssembly SIMD kernels on every core when
+                     this Node has them, else TypeScript), wasm (fail if unavailable), ts
 
 Without --inputs or --random, run uses the file's own "inputs", else 8 random tokens (seed 0).
 Exit status: 0 ok, 1 bad input (the weight or inputs file), 2 bad usage (command, options, --layer choice).

@@ -13,8 +13,13 @@ import { throwIfAborted } from './fileRange';
  */
 export const SLICE_LIMITS = { bytes: 8 * 1024 * 1024 };
 
-/** Side of the square tiles a transpose works in: 32 x 32 floats per side fit in L1 together. */
-const TILE = 32;
+/**
+ * Tiles of a transpose: TILE_ROWS source rows by TILE_COLS columns. Few rows per tile, because
+ * source rows of a power-of-two width (4096 floats) sit 16 KiB apart and map to the same L1 set:
+ * on a LLaMA-7B matrix into warm memory 8 x 64 took 81 ms against 107 ms for 32 x 32.
+ */
+const TILE_ROWS = 8;
+const TILE_COLS = 64;
 
 /**
  * Where the slices of one tensor go. The stored elements are a row-major [rows x cols] matrix (a
@@ -82,10 +87,10 @@ export async function decodeInSlices(writer: SliceWriter, decode: SliceDecoder, 
 export function transposeRows(src: Float32Array, r0: number, n: number, rows: number, cols: number, dst: Float32Array): void {
   if (src.length !== n * cols) throw new RangeError(`transposeRows: ${src.length} values is not ${n} rows of ${cols}`);
   if (dst.length !== rows * cols || r0 < 0 || r0 + n > rows) throw new RangeError(`transposeRows: rows ${r0}..${r0 + n} do not fit a ${rows} x ${cols} matrix`);
-  for (let i0 = 0; i0 < n; i0 += TILE) {
-    const i1 = Math.min(i0 + TILE, n);
-    for (let c0 = 0; c0 < cols; c0 += TILE) {
-      const c1 = Math.min(c0 + TILE, cols);
+  for (let i0 = 0; i0 < n; i0 += TILE_ROWS) {
+    const i1 = Math.min(i0 + TILE_ROWS, n);
+    for (let c0 = 0; c0 < cols; c0 += TILE_COLS) {
+      const c1 = Math.min(c0 + TILE_COLS, cols);
       for (let c = c0; c < c1; c++) {
         const at = c * rows + r0;
         for (let i = i0; i < i1; i++) dst[at + i] = src[i * cols + c];

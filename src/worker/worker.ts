@@ -9,9 +9,10 @@ import { parentPort, workerData } from 'worker_threads';
 import { describeError, FfnLensError, isFfnLensError } from '../core/errors';
 import type { Gemm, PreparedGemm } from '../core/gemm';
 import { createGemmEngine, lowerThreadPriority } from '../kernels';
-import { inspectFile, runLayer } from '../pipeline';
+import { inspectFile } from '../pipeline';
+import { runLayerOnEngine } from '../pipeline/engineRun';
+import { HeldWeights } from '../pipeline/heldWeights';
 import type { FromWorker, ToWorker, WorkerError, WorkerStartData } from '../protocol/worker';
-import { HeldWeights, prepareWeights, type WeightsUse } from './heldWeights';
 
 if (!parentPort) throw new Error('src/worker/worker.ts runs as a worker thread');
 const port = parentPort;
@@ -97,58 +98,15 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
     // uses it, and a run reads its file meanwhile (`computeReady`).
     switch (msg.type) {
       case 'run': {
-        // Weights and trace live in kernel memory (no product copies them in); runLayer copies
-        // the result's arrays out, so everything here goes back to the engine once it settles.
-        // The trace goes back to the engine when the run settles; the weights stay held.
-        const trace: Float32Array[] = [];
-        let loading: Float32Array[] | undefined;
-        let using: WeightsUse | undefined;
-        try {
-          const result = await runLayer(msg.request, {
-            signal: controller.signal,
-            onProgress: (progress) => post({ type: 'progress', id, progress }),
-            ...gemmFor(id, controller),
-            computeReady,
-            alloc: (length) => {
-              // Past WebAssembly's 4 GiB an ordinary array still works (each product copies it in).
-              let array: Float32Array;
-              try {
-                array = engine.alloc(length);
-              } catch (e) {
-                if (!(isFfnLensError(e) && e.kind === 'budget')) throw e;
-                return new Float32Array(length);
-              }
-              (loading ?? trace).push(array);
-              return array;
-            },
-            weights: async (key, load) => {
-              using = held.take(key);
-              if (using) return { weights: using.weights, reused: true };
-              held.drop(); // before reading the next layer, so the two never both take memory
-              const arrays: Float32Array[] = [];
-              loading = arrays;
-              try {
-                const loaded = await load();
-                // Laid out once for the kernel (in place), so no product of this or a later run
-                // of the layer repacks them; the norms of w2's rows are kept for the analysis.
-                // After the warm-up, which has the packing code optimised.
-                await computeReady;
-                const weights = prepareWeights(loaded, arrays, engine);
-                using = held.hold(key, weights, arrays);
-                return { weights, reused: false };
-              } catch (e) {
-                for (const array of arrays) engine.release(array);
-                throw e;
-              } finally {
-                loading = undefined;
-              }
-            },
-          });
-          post({ type: 'runResult', id, result }, transferables(result));
-        } finally {
-          for (const array of trace) engine.release(array);
-          using?.done();
-        }
+        // The one engine path (src/pipeline/engineRun.ts), keeping the layer for the next run.
+        const result = await runLayerOnEngine(msg.request, engine, {
+          signal: controller.signal,
+          onProgress: (progress) => post({ type: 'progress', id, progress }),
+          ...gemmFor(id, controller),
+          computeReady,
+          held,
+        });
+        post({ type: 'runResult', id, result }, transferables(result));
         break;
       }
       case 'inspect': {

@@ -2,7 +2,7 @@
 // arrays a run still uses, and never loses (leaks) an entry.
 import * as assert from 'assert';
 import type { FfnWeights } from '../../src/core/types';
-import { HeldWeights } from '../../src/worker/heldWeights';
+import { HeldWeights } from '../../src/pipeline/heldWeights';
 
 function layer(n: number): { weights: FfnWeights; arrays: Float32Array[] } {
   const w1 = new Float32Array(4).fill(n);

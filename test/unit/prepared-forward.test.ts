@@ -15,7 +15,7 @@ import { createGemmEngine, type GemmEngine } from '../../src/kernels';
 import { runLayer } from '../../src/pipeline';
 import { countNonFinite } from '../../src/pipeline/runLayer';
 import type { RunRequest, RunResult } from '../../src/protocol/run';
-import { prepareWeights } from '../../src/worker/heldWeights';
+import { prepareWeights } from '../../src/pipeline/heldWeights';
 import { safetensorsBytes, tempDir, writeFixture } from '../helpers/binaryWriters';
 
 // d_model not a multiple of 8 (w2's panels go to a new block), d_ff a multiple (w1 and the gate
