@@ -43,6 +43,8 @@ export interface InspectJson {
   tensors: { name: string; dtype: string; shape: number[]; stats: JsonStats | null; statsError?: string }[];
   layers: RunJson['layers'];
   layersError?: string;
+  /** Entries that look like tensors but could not be read: never silently dropped. */
+  problems: { name: string; message: string }[];
   warnings: string[];
 }
 
@@ -129,6 +131,7 @@ export function inspectToJson(r: InspectResult): InspectJson {
       ...(t.statsError ? { statsError: t.statsError } : {}),
     })),
     layers: layerList(r.layers),
+    problems: r.problems.map((p) => ({ name: p.name, message: p.message })),
     warnings: [],
   };
   if (r.layersError) doc.layersError = r.layersError;

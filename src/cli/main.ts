@@ -41,8 +41,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         io.stdout(`${version}\n`);
         return EXIT_OK;
       case 'inspect':
-        await inspect(cmd, io);
-        return EXIT_OK;
+        return await inspect(cmd, io);
       case 'run':
         await run(cmd, io);
         return EXIT_OK;
@@ -72,7 +71,8 @@ async function run(cmd: RunCommand, io: CliIo): Promise<void> {
   }
 }
 
-async function inspect(cmd: InspectCommand, io: CliIo): Promise<void> {
+/** Prints the listing; exit status 1 when some entry could not be read (they are all listed). */
+async function inspect(cmd: InspectCommand, io: CliIo): Promise<number> {
   const result = await inspectFile(cmd.file, {
     stats: cmd.stats !== 'off',
     maxStatsBytes: cmd.stats === 'auto' ? DEFAULT_MAX_STATS_BYTES : undefined,
@@ -85,6 +85,10 @@ async function inspect(cmd: InspectCommand, io: CliIo): Promise<void> {
   } else {
     io.stdout(inspectToText(result));
   }
+  const n = result.problems.length;
+  if (n === 0) return EXIT_OK;
+  io.stderr(`error: ${oneLine(`${result.file}: ${n} tensor${n === 1 ? '' : 's'} cannot be read: ${result.problems.map((p) => p.message).join('; ')}`)}\n`);
+  return EXIT_INPUT;
 }
 
 function warn(io: CliIo, warnings: readonly string[]): void {

@@ -49,6 +49,8 @@ export function inspectToText(r: InspectResult): string {
     if (!s) return [...base, t.statsError ? `(${t.statsError})` : ''];
     return [...base, fmt(s.mean), fmt(s.std), fmt(s.min), fmt(s.max), pct(s.zeroFraction), String(s.nanCount), String(s.infCount)];
   });
+  // Unreadable entries stay in the listing, where the user looks for them.
+  for (const p of r.problems) tensorRows.push([p.name, '?', '?', `(cannot read: ${p.message})`]);
   const tensors = renderTable(
     [
       { title: 'tensor' },
@@ -64,7 +66,9 @@ export function inspectToText(r: InspectResult): string {
     ],
     tensorRows,
   );
-  const out = [`file: ${r.file} (${r.format}), ${r.tensors.length} tensor${r.tensors.length === 1 ? '' : 's'}`, '', tensors, ''];
+  const unreadable = r.problems.length ? `, ${r.problems.length} unreadable` : '';
+  const out = [`file: ${r.file} (${r.format}), ${r.tensors.length} tensor${r.tensors.length === 1 ? '' : 's'}${unreadable}`, '', tensors, ''];
+  if (r.problems.length) out.push(`problems: ${r.problems.length}`, ...r.problems.map((p) => `  ${p.message}`), '');
   if (r.layers.length) {
     out.push(
       `FFN layers: ${r.layers.length}`,

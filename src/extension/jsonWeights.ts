@@ -9,7 +9,7 @@ import { describeError } from '../core/errors';
 import { tensorStats } from '../core/stats';
 import type { TensorStats } from '../core/types';
 import { hintsFromConfig } from '../formats/configJson';
-import { JSON_RESERVED_KEYS, tensorFromJsonValue } from '../formats/json';
+import { JSON_RESERVED_KEYS, looksLikeTensor, tensorFromJsonValue } from '../formats/json';
 import type { SourceHints, TensorInfo } from '../formats/source';
 import { findLayers } from '../layers';
 import type { LayerSpec, MatrixLayout } from '../layers/types';
@@ -83,6 +83,15 @@ function parseSlice(slice: string): unknown {
   } catch (e) {
     if (!/NaN|Infinity/.test(slice)) throw e;
     return JSON.parse(slice.replace(/"?(-?Infinity|NaN)"?/g, '"$1"'));
+  }
+}
+
+/** Whether a non-numeric array is meant as a tensor, by the reader's own rule (formats/json.ts). */
+function looksLikeTensorText(p: ScannedProperty, text: string): boolean {
+  try {
+    return looksLikeTensor(parseSlice(text.slice(p.valueOffset, p.valueOffset + p.valueLength)));
+  } catch {
+    return false;
   }
 }
 
@@ -231,7 +240,8 @@ export function analyseWeightJson(text: string, file: string): WeightJson {
     if (parent && parent.kind === 'tensorObject') continue; // its data/shape/dtype
     if (p.depth === 0 && RESERVED.has(p.name)) {
       readReserved(p, text, file, model);
-    } else if (p.kind === 'numbers' || p.kind === 'tensorObject') {
+    } else if (p.kind === 'numbers' || p.kind === 'tensorObject' || (p.kind === 'array' && looksLikeTensorText(p, text))) {
+      // An array of text rows is a tensor the reader cannot read: it gets its problem, as in `inspect`.
       const children = p.kind === 'tensorObject' ? props.filter((c) => c.parent === i) : [];
       model.tensors.push(decodeTensor(p, children, text, file));
     } else if (p.depth > 0 && p.kind === 'string' && p.name.endsWith('.activation')) {

@@ -35,6 +35,16 @@ export interface GgufArraySummary {
   length: number;
 }
 
+/** How to open a GGUF file. */
+export interface GgufOpenOptions {
+  /**
+   * Metadata keys starting with one of these keep their arrays whole in `metadata` instead of a
+   * `GgufArraySummary` (e.g. `['tokenizer.ggml.']` for a vocabulary). Lengths are still checked
+   * against the bytes left in the file before anything is allocated.
+   */
+  fullArrayPrefixes?: readonly string[];
+}
+
 const UTF8 = new TextDecoder();
 const MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 const ARRAY = 9;
@@ -123,8 +133,8 @@ class Cursor {
     return this.need(n, what);
   }
 
-  /** Reads one metadata value of `type`; long arrays come back as a summary without their items. */
-  value(type: number, what: string, depth: number): unknown {
+  /** Reads one metadata value of `type`; long arrays come back as a summary unless `whole`. */
+  value(type: number, what: string, depth: number, whole = false): unknown {
     const dv = this.dv;
     switch (type) {
       case 0: return dv.getUint8(this.need(1, what));
@@ -143,12 +153,12 @@ class Cursor {
       case 10: return safeNumber(dv.getBigUint64(this.need(8, what), true));
       case 11: return safeNumber(dv.getBigInt64(this.need(8, what), true));
       case 12: return dv.getFloat64(this.need(8, what), true);
-      case ARRAY: return this.array(what, depth);
+      case ARRAY: return this.array(what, depth, whole);
       default: return this.fail(`${what}: unknown value type ${type}`);
     }
   }
 
-  private array(what: string, depth: number): unknown {
+  private array(what: string, depth: number, whole: boolean): unknown {
     if (depth >= GGUF_LIMITS.maxArrayDepth) this.fail(`${what}: arrays nested more than ${GGUF_LIMITS.maxArrayDepth} deep`);
     const itemType = this.u32(what);
     if (!(itemType in VALUE_TYPES)) this.fail(`${what}: unknown array item type ${itemType}`);
@@ -158,9 +168,9 @@ class Cursor {
       this.fail(`${what}: array length ${n} cannot fit in the ${this.left} bytes left in the file (truncated or corrupt)`);
     }
     const keep = itemType === 8 ? GGUF_LIMITS.keepStringItems : GGUF_LIMITS.keepNumberItems;
-    if (n <= keep) {
+    if (n <= keep || whole) {
       const items: unknown[] = [];
-      for (let i = 0; i < n; i++) items.push(this.value(itemType, what, depth + 1));
+      for (let i = 0; i < n; i++) items.push(this.value(itemType, what, depth + 1, whole));
       return items;
     }
     if (SCALAR_SIZE[itemType] > 0) this.need(n * SCALAR_SIZE[itemType], what);
@@ -176,7 +186,7 @@ function safeNumber(v: bigint): number | string {
 }
 
 /** Parses the header from the first bytes of a file; throws NeedMore when `buf` ends too early. */
-function parseHeader(buf: Uint8Array, fileSize: number, path: string): ParsedHeader {
+function parseHeader(buf: Uint8Array, fileSize: number, path: string, options: GgufOpenOptions): ParsedHeader {
   const c: Cursor = new Cursor(buf, fileSize, path); // annotated so `c.fail` (never) narrows
   if (fileSize < 4) c.fail(`not a GGUF file: it is only ${fileSize} bytes long`);
   const magic = c.u32('the header');
@@ -204,7 +214,8 @@ function parseHeader(buf: Uint8Array, fileSize: number, path: string): ParsedHea
     const what = `metadata value '${key}'`;
     if (Object.prototype.hasOwnProperty.call(metadata, key)) c.fail(`metadata key '${key}' appears twice`);
     const type = c.u32(what);
-    const value = c.value(type, what, 0);
+    const whole = options.fullArrayPrefixes?.some((prefix) => key.startsWith(prefix)) ?? false;
+    const value = c.value(type, what, 0, whole);
     if (key === 'general.alignment') {
       if (type !== 4) c.fail(`general.alignment must be a uint32, not ${VALUE_TYPES[type]}`);
       alignment = value as number;
@@ -274,11 +285,11 @@ function checkTensorData(c: Cursor, tensors: ParsedTensor[], alignment: number, 
 }
 
 /** Reads the header in growing ranged reads: never more of the file than the header needs (plus slack). */
-async function readHeader(reader: RangeReader): Promise<ParsedHeader> {
+async function readHeader(reader: RangeReader, options: GgufOpenOptions): Promise<ParsedHeader> {
   let buf = await reader.read(0, Math.min(reader.size, GGUF_LIMITS.firstReadBytes), undefined, 'GGUF header');
   for (;;) {
     try {
-      return parseHeader(buf, reader.size, reader.path);
+      return parseHeader(buf, reader.size, reader.path, options);
     } catch (e) {
       if (!(e instanceof NeedMore)) throw e;
       if (e.end > GGUF_LIMITS.maxHeaderBytes) {
@@ -372,10 +383,10 @@ export class GgufSource implements TensorSource {
 }
 
 /** Opens a GGUF file: reads and validates its header only; tensors are decoded by `read`. */
-export async function openGgufSource(path: string): Promise<GgufSource> {
+export async function openGgufSource(path: string, options: GgufOpenOptions = {}): Promise<GgufSource> {
   const reader = await RangeReader.open(path);
   try {
-    return new GgufSource(reader, await readHeader(reader));
+    return new GgufSource(reader, await readHeader(reader, options));
   } catch (e) {
     await reader.close();
     throw e;

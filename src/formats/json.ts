@@ -11,7 +11,7 @@ import { FfnLensError } from '../core/errors';
 import { hintsFromConfig } from './configJson';
 import { throwIfAborted } from './fileRange';
 import { checkTransposable, transpose } from './slices';
-import { targetArray, type ReadOptions, type SourceHints, type TensorInfo, type TensorSource } from './source';
+import { targetArray, type ReadOptions, type SourceHints, type TensorInfo, type TensorProblem, type TensorSource } from './source';
 
 /** Top-level keys that describe the file instead of holding tensors. */
 export const JSON_RESERVED_KEYS: readonly string[] = [
@@ -43,11 +43,11 @@ export function tensorFromJsonValue(value: unknown, name: string, file: string):
     const shape = checkShape(value.shape, name, file);
     const need = shape.reduce((a, b) => a * b, 1);
     if (data.length !== need) {
-      throw new FfnLensError(`tensor "${name}": data has ${data.length} numbers but shape [${shape.join(', ')}] needs ${need}`, file);
+      throw new FfnLensError(`${name}: data has ${data.length} numbers but shape [${shape.join(', ')}] needs ${need}`, file);
     }
     return { shape, data };
   }
-  throw new FfnLensError(`tensor "${name}" is ${describeValue(value)}, not a number array or a {"shape", "data"} object`, file);
+  throw new FfnLensError(`${name} is ${describeValue(value)}, not a number array or a {"shape", "data"} object`, file);
 }
 
 /** A TensorSource over JSON text already in memory (`path` is only used in messages). */
@@ -59,9 +59,9 @@ export function jsonSourceFromText(text: string, path: string): TensorSource {
       path,
     );
   }
-  const c: Collected = { tensors: new Map(), metadata: {}, hints: {}, layerActivations: {}, file: path };
+  const c: Collected = { tensors: new Map(), problems: [], metadata: {}, hints: {}, layerActivations: {}, file: path };
   walk(root as Record<string, unknown>, '', c);
-  if (c.tensors.size === 0) {
+  if (c.tensors.size === 0 && c.problems.length === 0) {
     const keys = Object.keys(root);
     const looksLikeConfig = 'model_type' in root || 'architectures' in root;
     throw new FfnLensError(
@@ -72,7 +72,9 @@ export function jsonSourceFromText(text: string, path: string): TensorSource {
     );
   }
   if (Object.keys(c.layerActivations).length) c.hints.layerActivations = c.layerActivations;
-  return new JsonSource(path, c.tensors, c.metadata, c.hints);
+  // By name, so the list never depends on the order of the file's keys.
+  const problems = c.problems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return new JsonSource(path, c.tensors, c.metadata, c.hints, problems);
 }
 
 /** Reads and opens a JSON weight file. */
@@ -105,6 +107,7 @@ class JsonSource implements TensorSource {
     private readonly data: Map<string, JsonTensor>,
     readonly metadata: Readonly<Record<string, unknown>>,
     readonly hints: SourceHints,
+    readonly problems: readonly TensorProblem[],
   ) {
     this.tensors = [...data].map(([name, t]) => ({ name, dtype: 'F32', shape: t.shape, byteLength: t.data.byteLength }));
   }
@@ -138,6 +141,8 @@ class JsonSource implements TensorSource {
 
 interface Collected {
   tensors: Map<string, JsonTensor>;
+  /** Entries that look like tensors but cannot be read, each with what is wrong. */
+  problems: TensorProblem[];
   metadata: Record<string, unknown>;
   hints: SourceHints;
   layerActivations: Record<string, string>;
@@ -171,9 +176,17 @@ function walk(obj: Record<string, unknown>, prefix: string, c: Collected): void 
 }
 
 function classify(value: unknown, name: string, c: Collected): void {
-  if (isTensorObject(value) || isTensorArray(value)) {
-    if (c.tensors.has(name)) throw new FfnLensError(`tensor "${name}" appears twice (once as a dotted key, once nested)`, c.file);
-    c.tensors.set(name, tensorFromJsonValue(value, name, c.file));
+  if (looksLikeTensor(value)) {
+    if (c.tensors.has(name) || c.problems.some((p) => p.name === name)) {
+      throw new FfnLensError(`tensor "${name}" appears twice (once as a dotted key, once nested)`, c.file);
+    }
+    try {
+      c.tensors.set(name, tensorFromJsonValue(value, name, c.file));
+    } catch (e) {
+      // One unreadable tensor never hides the others: it is listed as a problem instead.
+      if (!(e instanceof FfnLensError)) throw e;
+      c.problems.push({ name, message: e.message });
+    }
   } else if (Array.isArray(value) && value.length > 0 && value.every(isPlainObject)) {
     value.forEach((item, i) => walk(item as Record<string, unknown>, `${name}.${i}.`, c));
   } else if (isPlainObject(value)) {
@@ -245,6 +258,18 @@ function isTensorObject(v: unknown): v is { shape?: unknown; data: unknown[]; dt
   return Array.isArray(o.data) && Object.keys(o).every((k) => k === 'data' || k === 'shape' || k === 'dtype');
 }
 
+/**
+ * Whether a value is meant as a tensor, readable or not: a `{"data": [...]}` object, or a
+ * non-empty array that is not a list of layer objects and either nests arrays (a matrix, even of
+ * text) or holds a number, a NaN/Infinity string or null anywhere. A flat list of strings
+ * (`"architectures": ["GPT2LMHeadModel"]`) is metadata.
+ */
+export function looksLikeTensor(v: unknown): boolean {
+  if (isTensorObject(v) || isTensorArray(v)) return true;
+  if (!Array.isArray(v) || v.length === 0 || v.every(isPlainObject)) return false;
+  return v.some((x) => Array.isArray(x) || typeof x === 'number' || x === null || (typeof x === 'string' && NON_FINITE.test(x)));
+}
+
 /** A non-empty array whose first leaf is a number (or a NaN/Infinity string, or null: an error later). */
 function isTensorArray(v: unknown): boolean {
   if (!Array.isArray(v) || v.length === 0) return false;
@@ -258,7 +283,7 @@ function isTensorArray(v: unknown): boolean {
 
 function checkShape(shape: unknown, name: string, file: string): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new FfnLensError(`tensor "${name}": shape must be a list of non-negative integers, found ${describeValue(shape)}`, file);
+    throw new FfnLensError(`${name}: shape must be a list of non-negative integers, found ${describeValue(shape)}`, file);
   }
   return (shape as number[]).map((d) => d + 0); // -0 + 0 === +0
 }
@@ -269,33 +294,35 @@ function decodeNested(value: unknown[], name: string, file: string): JsonTensor 
   for (let v: unknown = value; Array.isArray(v); v = v[0]) {
     shape.push(v.length);
     if (v.length === 0) break;
-    if (shape.length > MAX_RANK) throw new FfnLensError(`tensor "${name}": arrays nested more than ${MAX_RANK} deep`, file);
+    if (shape.length > MAX_RANK) throw new FfnLensError(`${name}: arrays nested more than ${MAX_RANK} deep`, file);
   }
   const rank = shape.length;
   const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
   const at: number[] = [];
   let pos = 0;
   const where = (i: number): string => [...at, i].map((k) => `[${k}]`).join('');
+  /** `row 3` of a matrix, `element 2` of a vector, `row [1][0]` deeper. */
+  const holder = (i: number): string => (rank === 1 ? `element ${i}` : rank === 2 ? `row ${at[0]}` : `row ${at.map((k) => `[${k}]`).join('')}`);
   const fill = (arr: unknown[], depth: number): void => {
     if (arr.length !== shape[depth]) {
       const row = rank === 2 ? String(at[0]) : at.map((k) => `[${k}]`).join('');
       const what = depth === rank - 1 ? ['number', 'numbers'] : ['entry', 'entries'];
-      throw new FfnLensError(`tensor "${name}": row ${row} has ${arr.length} ${what[arr.length === 1 ? 0 : 1]}, expected ${shape[depth]}`, file);
+      throw new FfnLensError(`${name}: row ${row} has ${arr.length} ${what[arr.length === 1 ? 0 : 1]}, expected ${shape[depth]}`, file);
     }
     if (depth === rank - 1) {
       for (let i = 0; i < arr.length; i++) {
         const x = arr[i];
         if (typeof x === 'number') out[pos++] = x;
         else if (typeof x === 'string' && NON_FINITE.test(x)) out[pos++] = /nan/i.test(x) ? NaN : x.startsWith('-') ? -Infinity : Infinity;
-        else if (Array.isArray(x)) throw new FfnLensError(`tensor "${name}": element ${where(i)} is an array, expected a number (rows nest deeper than the first one)`, file);
-        else throw new FfnLensError(`tensor "${name}": element ${where(i)} is ${describeValue(x)}, not a number`, file);
+        else if (Array.isArray(x)) throw new FfnLensError(`${name}: element ${where(i)} is an array, expected a number (rows nest deeper than the first one)`, file);
+        else throw new FfnLensError(`${name}: ${holder(i)} holds ${describeLeaf(x)}, not numbers`, file);
       }
       return;
     }
     for (let i = 0; i < arr.length; i++) {
       const child = arr[i];
       if (!Array.isArray(child)) {
-        throw new FfnLensError(`tensor "${name}": element ${where(i)} is ${describeValue(child)}, expected an array of ${shape[depth + 1]}`, file);
+        throw new FfnLensError(`${name}: element ${where(i)} is ${describeValue(child)}, expected an array of ${shape[depth + 1]}`, file);
       }
       at.push(i);
       fill(child, depth + 1);
@@ -304,6 +331,15 @@ function decodeNested(value: unknown[], name: string, file: string): JsonTensor 
   };
   fill(value, 0);
   return { shape, data: out };
+}
+
+/** What a non-number leaf is, for `W1: row 0 holds text ("a"), not numbers`. */
+function describeLeaf(v: unknown): string {
+  if (typeof v === 'string') return `text (${describeValue(v)})`;
+  if (v === null) return 'null (JSON has no NaN: write "NaN")';
+  if (typeof v === 'boolean') return `${v}`;
+  if (typeof v === 'object') return 'an object';
+  return describeValue(v);
 }
 
 function describeValue(v: unknown): string {

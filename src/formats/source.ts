@@ -58,6 +58,12 @@ export function targetArray(options: ReadOptions | undefined, length: number): F
   return out;
 }
 
+/** An entry that looks like a tensor but cannot be read, and why (`W1: row 0 holds text ("a"), not numbers`). */
+export interface TensorProblem {
+  name: string;
+  message: string;
+}
+
 export interface TensorSource {
   readonly format: WeightFormat;
   /** The path the user opened (for messages). */
@@ -66,6 +72,8 @@ export interface TensorSource {
   /** Format-level metadata (safetensors `__metadata__`, GGUF key/values, JSON top-level scalars). */
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly hints: SourceHints;
+  /** Entries that look like tensors but could not be read (JSON); they are not in `tensors`. */
+  readonly problems?: readonly TensorProblem[];
   /** Decode one tensor to float32, row-major in `shape` order. Throws FfnLensError naming file and tensor. */
   read(name: string, options?: ReadOptions): Promise<Float32Array>;
   /**

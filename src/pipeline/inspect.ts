@@ -75,7 +75,8 @@ export async function inspectFile(path: string, options: InspectOptions): Promis
       if (!isFfnLensError(e)) throw e;
       layersError = e.message;
     }
-    const result: InspectResult = { file: source.path, format: source.format, tensors, layers, metadata: { ...source.metadata } };
+    const problems = [...(source.problems ?? [])];
+    const result: InspectResult = { file: source.path, format: source.format, tensors, layers, metadata: { ...source.metadata }, problems };
     if (layersError !== undefined) result.layersError = layersError;
     if (statsSkipped !== undefined) result.statsSkipped = statsSkipped;
     return result;

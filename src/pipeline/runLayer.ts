@@ -8,6 +8,7 @@ import { ACTIVATIONS, type ActivationName, type FfnWeights } from '../core/types
 import { FfnLensError } from '../core/errors';
 import { analyzeWithNorms, forward, preparedW2RowNorms, w2RowNorms as computeW2RowNorms, type Gemm, type PreparedGemm } from '../core';
 import { openSource } from '../formats/open';
+import type { TensorProblem } from '../formats/source';
 import { findLayers, fitActivation, loadLayer, selectLayer } from '../layers';
 import type { LayerSpec } from '../layers/types';
 import type { Progress, RunRequest, RunResult } from '../protocol/run';
@@ -117,6 +118,7 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
   let plan: InputPlan | undefined;
   try {
     const file = source.path;
+    refuseProblems(source.problems, file);
     const layers = findLayers(source.tensors, source.hints, file, { activation: req.activation });
     const selected = selectLayer(layers, req.layer, file);
     const activation = resolveActivation(selected, req.activation, file);
@@ -185,6 +187,16 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
     await plan?.close();
     await source.close();
   }
+}
+
+/**
+ * A file with tensors that cannot be read is not run: the layer could be missing one of them,
+ * and a run on what is left would answer a different question. Every problem is named.
+ */
+function refuseProblems(problems: readonly TensorProblem[] | undefined, file: string): void {
+  if (!problems || problems.length === 0) return;
+  const n = problems.length;
+  throw new FfnLensError(`${n} tensor${n === 1 ? '' : 's'} cannot be read: ${problems.map((p) => p.message).join('; ')}`, file);
 }
 
 /** How many values of `data` are NaN and how many ±Inf. */

@@ -5,7 +5,7 @@
  */
 import type { ActivationName, LayerAnalysis, TensorStats } from '../core/types';
 import type { LayerSpec } from '../layers/types';
-import type { WeightFormat } from '../formats/source';
+import type { TensorProblem, WeightFormat } from '../formats/source';
 
 /** Where the per-token inputs come from. */
 export type InputSpec =
@@ -81,6 +81,8 @@ export interface InspectResult {
   /** Why no tensor has statistics although they were asked for (the file is over the stats limit). */
   statsSkipped?: string;
   metadata: Record<string, unknown>;
+  /** Entries that look like tensors but could not be read (not in `tensors`), by name. */
+  problems: TensorProblem[];
 }
 
 export interface Progress {

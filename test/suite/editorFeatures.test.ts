@@ -161,6 +161,15 @@ describe('FFN Lens in the JSON editor', function () {
       assert.strictEqual(wDoc.getText(bad.range), '"inputs"');
       assert.match(bad.message, /3 values but layer main has d_model 2/);
 
+      // issue 10: a matrix of text is the same problem as in `ffn-lens inspect`, not silently metadata
+      const textual = path.join(dir, 'textual.json');
+      fs.writeFileSync(textual, '{\n  "W1": [["a", "b"], ["c", "d"]],\n  "W2": [[1, 2], [3, 4]]\n}\n');
+      const tUri = vscode.Uri.file(textual);
+      const tDoc = await vscode.workspace.openTextDocument(tUri);
+      const unreadable = await waitFor('a bad-tensor diagnostic for W1', () => vscode.languages.getDiagnostics(tUri).find((d) => d.code === 'bad-tensor'));
+      assert.strictEqual(unreadable.message, 'W1: row 0 holds text ("a"), not numbers');
+      assert.strictEqual(tDoc.getText(unreadable.range), '"W1"');
+
       // a clean weight file has none
       const tiny = vscode.Uri.file(samples('tiny-relu.json'));
       await vscode.workspace.openTextDocument(tiny);

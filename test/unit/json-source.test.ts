@@ -138,27 +138,47 @@ describe('json source: reserved keys and metadata', () => {
 });
 
 describe('json source: errors name the file and the problem', () => {
-  it('ragged rows', () => {
+  /** The problems of a file that opens: each unreadable tensor listed by name with what is wrong. */
+  const problems = (text: string): string[] => (jsonSourceFromText(text, F).problems ?? []).map((p) => `${p.name} | ${p.message}`);
+
+  it('ragged rows are problems of their tensor, not a failure of the file', () => {
     const rows = [[1, 2, 3, 4, 5], [1, 2, 3, 4, 5], [1, 2, 3, 4, 5], [1, 2, 3, 4]];
-    throwsLens(() => jsonSourceFromText(JSON.stringify({ W1: rows }), F), 'tensor "W1": row 3 has 4 numbers, expected 5');
-    throwsLens(() => jsonSourceFromText('{"t": [[[1, 2], [3, 4]], [[5, 6], [7]]]}', F), 'tensor "t": row [1][1] has 1 number, expected 2');
-    throwsLens(() => jsonSourceFromText('{"t": [[[1, 2], [3, 4]], [[5, 6]]]}', F), 'tensor "t": row [1] has 1 entry, expected 2');
+    assert.deepStrictEqual(problems(JSON.stringify({ W1: rows, W2: [[1]] })), ['W1 | W1: row 3 has 4 numbers, expected 5']);
+    assert.deepStrictEqual(problems('{"t": [[[1, 2], [3, 4]], [[5, 6], [7]]]}'), ['t | t: row [1][1] has 1 number, expected 2']);
+    assert.deepStrictEqual(problems('{"t": [[[1, 2], [3, 4]], [[5, 6]]]}'), ['t | t: row [1] has 1 entry, expected 2']);
   });
 
   it('non-numbers and null inside a tensor', () => {
-    throwsLens(() => jsonSourceFromText('{"b1": [1, 2, "x"]}', F), 'tensor "b1": element [2] is "x", not a number');
-    throwsLens(() => jsonSourceFromText('{"b1": [1, null]}', F), 'tensor "b1": element [1] is null, not a number');
-    throwsLens(() => jsonSourceFromText('{"W1": [[1, 2], [true, 4]]}', F), 'tensor "W1": element [1][0] is true, not a number');
-    throwsLens(() => jsonSourceFromText('{"W1": [[1, 2], 3]}', F), 'tensor "W1": element [1] is 3, expected an array of 2');
-    throwsLens(() => jsonSourceFromText('{"W1": [1, [2]]}', F), /^tensor "W1": element \[1\] is an array, expected a number/);
+    assert.deepStrictEqual(problems('{"b1": [1, 2, "x"]}'), ['b1 | b1: element 2 holds text ("x"), not numbers']);
+    assert.deepStrictEqual(problems('{"b1": [1, null]}'), ['b1 | b1: element 1 holds null (JSON has no NaN: write "NaN"), not numbers']);
+    assert.deepStrictEqual(problems('{"W1": [[1, 2], [true, 4]]}'), ['W1 | W1: row 1 holds true, not numbers']);
+    assert.deepStrictEqual(problems('{"W1": [[1, 2], 3]}'), ['W1 | W1: element [1] is 3, expected an array of 2']);
+    assert.match(problems('{"W1": [1, [2]]}')[0], /^W1 \| W1: element \[1\] is an array, expected a number/);
+    assert.deepStrictEqual(problems('{"W1": [[1, {"a": 2}]]}'), ['W1 | W1: row 0 holds an object, not numbers']);
+  });
+
+  it('a matrix of text is a tensor with a problem, not metadata (issue 10)', () => {
+    const text = '{"W1": [["a","b"],["c","d"]], "W2": [[1,2],[3,4]]}';
+    assert.deepStrictEqual(problems(text), ['W1 | W1: row 0 holds text ("a"), not numbers']);
+    const s = jsonSourceFromText(text, F);
+    assert.deepStrictEqual(s.tensors.map((t) => t.name), ['W2']);
+    assert.ok(!('W1' in s.metadata), 'W1 must not turn into metadata');
+    // a flat list of strings is metadata, as in a config's "architectures"
+    assert.deepStrictEqual(problems('{"W": [1], "architectures": ["GPT2LMHeadModel"]}'), []);
+  });
+
+  it('the same problems whichever tensor comes first', () => {
+    const bad = '"W1": [["a","b"],["c","d"]]';
+    const ragged = '"b1": [[1], [2, 3]]';
+    const good = '"W2": [[1,2],[3,4]]';
+    const forward = problems(`{${bad}, ${ragged}, ${good}}`);
+    assert.deepStrictEqual(forward, ['W1 | W1: row 0 holds text ("a"), not numbers', 'b1 | b1: row 1 has 2 numbers, expected 1']);
+    assert.deepStrictEqual(problems(`{${good}, ${ragged}, ${bad}}`), forward);
   });
 
   it('{shape, data} whose data does not fill the shape, or a bad shape', () => {
-    throwsLens(
-      () => jsonSourceFromText('{"W1": {"shape": [2, 3], "data": [1, 2, 3, 4, 5]}}', F),
-      'tensor "W1": data has 5 numbers but shape [2, 3] needs 6',
-    );
-    throwsLens(() => jsonSourceFromText('{"W1": {"shape": [2, -3], "data": [1]}}', F), /^tensor "W1": shape must be a list of non-negative integers/);
+    assert.deepStrictEqual(problems('{"W1": {"shape": [2, 3], "data": [1, 2, 3, 4, 5]}}'), ['W1 | W1: data has 5 numbers but shape [2, 3] needs 6']);
+    assert.match(problems('{"W1": {"shape": [2, -3], "data": [1]}}')[0], /^W1 \| W1: shape must be a list of non-negative integers/);
   });
 
   it('not JSON: line and column of the first error', () => {
