@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: FFN Lens against numpy on issue 5's shapes, one layer of a generated ~1 GB
  * GPT-2-sized safetensors file (time, peak RSS, bytes read), and how long the calling thread's
- * event loop stalls while the compute worker runs a B-sized layer. Prints markdown tables.
+ * event loop stalls while the compute worker runs a B-sized layer, and whole `ffn-lens run`
+ * processes against a numpy script (`npm run bench -- process` runs that part alone). Prints markdown tables.
  * A benchmark, not a test: nothing here passes or fails.
  */
 import * as esbuild from 'esbuild';
@@ -15,6 +16,7 @@ import type { RunRequest } from '../src/protocol/run';
 import { benchFfn, type FfnTiming } from './ffnBench';
 import { bTensors, gpt2Tensors, writeSafetensors } from './files';
 import { runNumpy } from './numpy';
+import { processSection } from './processBench';
 import { CASES, flops, fmtMiB, fmtMs, median } from './shapes';
 
 const THREADS = 2;
@@ -26,7 +28,7 @@ const log = (s = ''): void => console.log(s);
 const gflops = (f: number, ms: number): string => (f / (ms * 1e6)).toFixed(1);
 
 /** Bundles the worker and the layer child exactly as esbuild.js bundles dist/worker.js. */
-async function bundle(): Promise<{ worker: string; child: string }> {
+async function bundle(): Promise<{ worker: string; child: string; cli: string }> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   await (require('../scripts/buildWasm.js') as { buildWasm: () => Promise<boolean> }).buildWasm();
   const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node18', logLevel: 'error' } as const;
@@ -34,7 +36,9 @@ async function bundle(): Promise<{ worker: string; child: string }> {
   const child = path.join(work, 'layerChild.js');
   await esbuild.build({ ...common, entryPoints: [path.join(root, 'src/worker/worker.ts')], outfile: worker });
   await esbuild.build({ ...common, entryPoints: [path.join(root, 'bench/layerChild.ts')], outfile: child });
-  return { worker, child };
+  const cli = path.join(work, 'cli.js');
+  await esbuild.build({ ...common, entryPoints: [path.join(root, 'src/cli.ts')], outfile: cli });
+  return { worker, child, cli };
 }
 
 async function ffnSection(): Promise<void> {
@@ -152,11 +156,18 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   log(`# FFN Lens benchmark: Node ${process.version}, ${cpu}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   log();
-  const { worker, child } = await bundle();
+  const { worker, child, cli } = await bundle();
+  // `npm run bench -- process` runs the whole-process comparison alone.
+  const only = process.argv[2];
+  if (only === 'process') {
+    processSection(cli, work, log);
+    return;
+  }
   await ffnSection();
   const gpt2 = layerSection(child);
   await clientSection(worker, gpt2);
   log();
+  processSection(cli, work, log);
   log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes on this machine skew every figure)`);
 }
 

@@ -12,6 +12,8 @@ import struct
 
 import numpy as np
 
+from numpy_ffn import blas_info
+
 
 def read_tensors(path, names):
     """The named tensors of a safetensors file as float32 arrays (header first, then only their bytes)."""
@@ -76,7 +78,7 @@ def main():
     y = hidden @ mat(a.w2)
     if a.b2:
         y += t[a.b2]
-    print(json.dumps({"sparsity": float(silenced.mean()), "outputNorms": np.linalg.norm(y, axis=1)[:4].tolist()}))
+    print(json.dumps({"sparsity": float(silenced.mean()), "outputNorms": np.linalg.norm(y, axis=1)[:4].tolist(), "numpy": np.__version__, "blas": blas_info()}))
 
 
 if __name__ == "__main__":

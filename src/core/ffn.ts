@@ -91,14 +91,45 @@ export function validateInput(input: Float32Array, tokens: number, dModel: numbe
  */
 export function forward(weights: FfnWeights, input: Float32Array, tokens: number, options: ForwardOptions = {}): FfnTrace {
   validateWeights(weights);
-  const { dModel, dFf, activation } = weights;
+  const prepared = weights.prepared;
+  const steps = forwardSteps(weights, input, tokens, options);
+  let step = steps.next();
+  while (!step.done) {
+    const name = step.value;
+    step = steps.next({ plain: (weights[name] ?? EMPTY) as Float32Array, prepared: prepared?.[name] });
+  }
+  return step.value;
+}
+
+const EMPTY = new Float32Array(0);
+
+/** A weight matrix of the layer: w1 and wGate are [dModel x dFf], w2 is [dFf x dModel]. */
+export type FfnMatrixName = 'w1' | 'wGate' | 'w2';
+
+/** One matrix handed to forwardSteps: the plain row-major array, or its prepared form (then used instead). */
+export interface MatrixSupply {
+  plain: Float32Array;
+  prepared?: PreparedMatrix;
+}
+
+/** What forwardSteps needs of the layer besides its matrices. */
+export type FfnLayerInfo = Pick<FfnWeights, 'dModel' | 'dFf' | 'activation' | 'b1' | 'bGate' | 'b2'>;
+
+/**
+ * The forward pass as steps, for callers that read each matrix just before its product and give
+ * its memory back right after (a one-shot run streams a layer through one matrix's worth of
+ * memory): it yields the name of the matrix it needs next, is resumed with it, and never asks for
+ * an earlier one again. `forward` drives it with matrices already in memory.
+ * The caller checks each matrix's size (validateWeights does for `forward`).
+ */
+export function* forwardSteps(layer: FfnLayerInfo, input: Float32Array, tokens: number, options: ForwardOptions = {}): Generator<FfnMatrixName, FfnTrace, MatrixSupply> {
+  const { dModel, dFf, activation } = layer;
   validateInput(input, tokens, dModel);
   const plainMm = options.gemm ?? defaultGemm;
   const preparedMm = options.gemmPrepared ?? defaultGemmPrepared;
-  const prepared = weights.prepared;
-  /** x[m x k] · the matrix (prepared when the weights are) + bias. */
-  const mm = (x: Float32Array, plain: Float32Array, prep: PreparedMatrix | undefined, m: number, k: number, n: number, out: Float32Array, bias?: Float32Array): Float32Array =>
-    prepared ? preparedMm(x, prep as PreparedMatrix, m, out, bias) : plainMm(x, plain, m, k, n, out, bias);
+  /** x[m x k] · the matrix (prepared when it is) + bias. */
+  const mm = (x: Float32Array, m: MatrixSupply, rowsOfX: number, k: number, n: number, out: Float32Array, bias?: Float32Array): Float32Array =>
+    m.prepared ? preparedMm(x, m.prepared, rowsOfX, out, bias) : plainMm(x, m.plain, rowsOfX, k, n, out, bias);
   const alloc = options.alloc ?? ((length: number) => new Float32Array(length));
   /** A copy of `src` in an allocated array. */
   const copy = (src: Float32Array): Float32Array => {
@@ -112,15 +143,14 @@ export function forward(weights: FfnWeights, input: Float32Array, tokens: number
   let up: Float32Array | undefined;
   let hidden: Float32Array;
   if (isGated(activation)) {
-    // validateWeights guarantees wGate for gated activations.
-    preActivation = mm(x, weights.wGate as Float32Array, prepared?.wGate, tokens, dModel, dFf, rows(dFf), weights.bGate);
-    up = mm(x, weights.w1, prepared?.w1, tokens, dModel, dFf, rows(dFf), weights.b1);
+    preActivation = mm(x, yield 'wGate', tokens, dModel, dFf, rows(dFf), layer.bGate);
+    up = mm(x, yield 'w1', tokens, dModel, dFf, rows(dFf), layer.b1);
     hidden = gateInPlace(activation, copy(preActivation), up);
   } else {
-    preActivation = mm(x, weights.w1, prepared?.w1, tokens, dModel, dFf, rows(dFf), weights.b1);
+    preActivation = mm(x, yield 'w1', tokens, dModel, dFf, rows(dFf), layer.b1);
     hidden = activateInPlace(toPlain(activation), copy(preActivation));
   }
-  const output = mm(hidden, weights.w2, prepared?.w2, tokens, dFf, dModel, rows(dModel), weights.b2);
+  const output = mm(hidden, yield 'w2', tokens, dFf, dModel, rows(dModel), layer.b2);
   const trace: FfnTrace = { tokens, dModel, dFf, activation, input: x, preActivation, hidden, output };
   if (up) trace.up = up;
   return trace;

@@ -2,16 +2,17 @@
  * runLayer on a matrix kernel (a GemmEngine from src/kernels): the one compute path of every
  * entry point. The CLI, the compute worker and the benchmarks all run a layer this way:
  * weights decoded straight into kernel memory in the core's layout, laid out once for the kernel
- * (in place), the trace in kernel memory too, and everything given back when the run settles
- * (unless `held` keeps the layer for a later run). No `vscode` import.
+ * (in place), the trace in kernel memory too, and everything given back when the run settles.
+ * With `held` (the worker) the whole layer is kept for a later run; without it (a one-shot run:
+ * the CLI) the layer streams through one matrix of memory. No `vscode` import.
  */
 import { isFfnLensError } from '../core/errors';
 import type { Gemm, PreparedGemm } from '../core/gemm';
-import type { FfnWeights } from '../core/types';
+import type { FfnWeights, PreparedMatrix } from '../core/types';
 import type { GemmEngine } from '../kernels';
 import type { RunRequest, RunResult } from '../protocol/run';
 import { prepareWeights, type HeldWeights, type WeightsUse } from './heldWeights';
-import { runLayer, type RunOptions } from './runLayer';
+import { runLayer, type MatrixStream, type RunOptions } from './runLayer';
 
 /** Which compute path ran, as `run --json` reports it. */
 export type EngineName = 'wasm' | 'ts';
@@ -72,6 +73,24 @@ export async function runLayerOnEngine(req: RunRequest, engine: GemmEngine, opts
       loading = undefined;
     }
   };
+  const EMPTY = new Float32Array(0);
+  // A one-shot run streams the layer: each matrix laid out for the kernel as it is read and
+  // given back after its product, so the next reuses memory that is already mapped.
+  const stream: MatrixStream = {
+    prepare: (plain, k, n) => {
+      const i = trace.indexOf(plain);
+      if (i >= 0) trace.splice(i, 1); // the supply owns it now
+      let prepared: PreparedMatrix;
+      try {
+        prepared = engine.prepare(plain, k, n);
+      } catch (e) {
+        if (!(isFfnLensError(e) && e.kind === 'budget')) throw e;
+        prepared = { k, n, layout: 'rows', data: plain };
+      }
+      return { plain: prepared.layout === 'rows' ? prepared.data : EMPTY, prepared };
+    },
+    release: (supply) => engine.release(supply.prepared?.data ?? supply.plain),
+  };
   try {
     return await runLayer(req, {
       signal: opts.signal,
@@ -80,7 +99,7 @@ export async function runLayerOnEngine(req: RunRequest, engine: GemmEngine, opts
       gemm: opts.gemm ?? engine.gemm,
       gemmPrepared: opts.gemmPrepared ?? engine.gemmPrepared,
       alloc,
-      weights,
+      ...(opts.held ? { weights } : { stream }),
     });
   } finally {
     for (const array of trace) engine.release(array);

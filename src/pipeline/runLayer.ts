@@ -7,12 +7,16 @@ import { promises as fs } from 'fs';
 import { ACTIVATIONS, type ActivationName, type FfnWeights } from '../core/types';
 import { FfnLensError } from '../core/errors';
 import { analyzeWithNorms, forward, preparedW2RowNorms, w2RowNorms as computeW2RowNorms, type Gemm, type PreparedGemm } from '../core';
+import { forwardSteps, type FfnMatrixName, type MatrixSupply } from '../core/ffn';
+import type { FfnTrace } from '../core/types';
+import type { TensorSource } from '../formats/source';
+import { loadBiases, loadMatrix } from '../layers/load';
 import { openSource } from '../formats/open';
 import type { TensorProblem } from '../formats/source';
 import { findLayers, fitActivation, loadLayer, selectLayer } from '../layers';
 import type { LayerSpec } from '../layers/types';
 import type { Progress, RunRequest, RunResult } from '../protocol/run';
-import { planInputs, type InputPlan } from './inputs';
+import { planInputs, type InputPlan, type LoadedInputs } from './inputs';
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -42,6 +46,21 @@ export interface RunOptions {
    * ones, best with `w2RowNorms` (else they are read back from the prepared w2).
    */
   weights?: (key: string, load: () => Promise<FfnWeights>) => Promise<{ weights: FfnWeights; reused: boolean }>;
+  /**
+   * One-shot runs (ignored with `weights`): each matrix is read into `alloc`ated memory just
+   * before its product, laid out by `prepare`, and given back with `release` right after, so the
+   * layer passes through about one matrix of memory, and each matrix reuses the memory (already
+   * mapped) of the one before.
+   */
+  stream?: MatrixStream;
+}
+
+/** How a streamed run lays out each matrix for the kernel and gives it back. */
+export interface MatrixStream {
+  /** `plain` (k x n, from `alloc`) for the kernel; it may be rearranged in place. */
+  prepare(plain: Float32Array, k: number, n: number): MatrixSupply;
+  /** Gives back what `prepare` returned. */
+  release(supply: MatrixSupply): void;
 }
 
 /** What identifies a layer's weights: the file's version and the layer's tensors and layout. */
@@ -130,30 +149,37 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
 
     throwIfAborted(signal, file);
     progress(0.1, `reading layer ${layer.id}`, 'read');
-    const load = (): Promise<FfnWeights> => loadLayer(source, layer, { activation, signal, alloc: opts.alloc });
-    let weights: FfnWeights;
-    let weightsReused = false;
-    if (opts.weights) {
-      const got = await opts.weights(await weightsKey(file, layer), load);
-      weights = { ...got.weights, activation };
-      weightsReused = got.reused;
+    let computed: Computed;
+    if (opts.stream && !opts.weights) {
+      computed = await streamedForward(source, layer, activation, plan, opts);
     } else {
-      weights = await load();
-    }
-    throwIfAborted(signal, file);
-    progress(0.5, 'reading the inputs', 'inputs');
-    const inputs = await plan.read(signal);
-    const loaded = performance.now();
+      const load = (): Promise<FfnWeights> => loadLayer(source, layer, { activation, signal, alloc: opts.alloc });
+      let weights: FfnWeights;
+      let weightsReused = false;
+      if (opts.weights) {
+        const got = await opts.weights(await weightsKey(file, layer), load);
+        weights = { ...got.weights, activation };
+        weightsReused = got.reused;
+      } else {
+        weights = await load();
+      }
+      throwIfAborted(signal, file);
+      progress(0.5, 'reading the inputs', 'inputs');
+      const inputs = await plan.read(signal);
+      const loaded = performance.now();
 
-    if (opts.computeReady) await opts.computeReady;
-    throwIfAborted(signal, file);
-    progress(0.6, 'running the layer', 'compute');
-    const trace = forward(weights, inputs.data, plan.rows, { gemm: opts.gemm, gemmPrepared: opts.gemmPrepared, alloc: opts.alloc });
+      if (opts.computeReady) await opts.computeReady;
+      throwIfAborted(signal, file);
+      progress(0.6, 'running the layer', 'compute');
+      const trace = forward(weights, inputs.data, plan.rows, { gemm: opts.gemm, gemmPrepared: opts.gemmPrepared, alloc: opts.alloc });
+      const norms =
+        weights.w2RowNorms ??
+        (weights.prepared && weights.w2.length === 0 ? preparedW2RowNorms(weights.prepared.w2) : computeW2RowNorms(weights.w2, weights.dFf, weights.dModel));
+      computed = { trace, inputs, norms, weightWarnings: weightWarnings(weights, layer), weightsReused, loaded };
+    }
+    const { trace, inputs, norms, weightsReused, loaded } = computed;
     throwIfAborted(signal, file);
     progress(0.9, 'analysing', 'analyse');
-    const norms =
-      weights.w2RowNorms ??
-      (weights.prepared && weights.w2.length === 0 ? preparedW2RowNorms(weights.prepared.w2) : computeW2RowNorms(weights.w2, weights.dFf, weights.dModel));
     const analysis = analyzeWithNorms(trace, norms, { topK: req.topK, threshold: req.threshold, tokens: inputs.tokens });
     // float32 rounding of the double norms: for float32 rows these are exactly sqrt of the
     // double sum of squares (l2Norm rescales only at 0, NaN or Inf, where both agree).
@@ -163,7 +189,7 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
     const [input, preActivation, hidden, output] = [own(trace.input), own(trace.preActivation), own(trace.hidden), own(trace.output)];
     const done = performance.now();
 
-    const warnings = [...plan.warnings, ...weightWarnings(weights, layer), ...valueWarnings('inputs', inputs.data, plan.origin)];
+    const warnings = [...plan.warnings, ...computed.weightWarnings, ...valueWarnings('inputs', inputs.data, plan.origin)];
     progress(1, 'done', 'done');
     return {
       file,
@@ -172,8 +198,8 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
       layer,
       activation,
       tokens: inputs.tokens,
-      dModel: weights.dModel,
-      dFf: weights.dFf,
+      dModel: layer.dModel,
+      dFf: layer.dFf,
       input,
       preActivation,
       hidden,
@@ -197,6 +223,75 @@ function refuseProblems(problems: readonly TensorProblem[] | undefined, file: st
   if (!problems || problems.length === 0) return;
   const n = problems.length;
   throw new FfnLensError(`${n} tensor${n === 1 ? '' : 's'} cannot be read: ${problems.map((p) => p.message).join('; ')}`, file);
+}
+
+/** What the forward pass of a run gives the analysis. */
+interface Computed {
+  trace: FfnTrace;
+  inputs: LoadedInputs;
+  /** ||row i of w2|| in double. */
+  norms: Float64Array;
+  weightWarnings: string[];
+  weightsReused: boolean;
+  /** When the weights and inputs were read (performance.now()). */
+  loaded: number;
+  /** Time spent reading, when reads and products interleave (a streamed run). */
+  readMs?: number;
+}
+
+/**
+ * A one-shot run through one matrix's worth of memory: the biases and inputs first, then each
+ * matrix read just before its product (forwardSteps asks for them in order), laid out by
+ * `stream.prepare`, and given back by `stream.release` before the next is read. The norms of w2's
+ * rows and the NaN/Inf counts are taken from each matrix while it is there.
+ */
+async function streamedForward(source: TensorSource, layer: LayerSpec, activation: ActivationName, plan: InputPlan, opts: RunOptions): Promise<Computed> {
+  const { signal } = opts;
+  const stream = opts.stream as MatrixStream;
+  const file = source.path;
+  const load = { activation, signal, alloc: opts.alloc };
+  const started = performance.now();
+  const biases = await loadBiases(source, layer, load);
+  throwIfAborted(signal, file);
+  opts.onProgress?.({ fraction: 0.3, message: 'reading the inputs', stage: 'inputs' });
+  const inputs = await plan.read(signal);
+  let readMs = performance.now() - started;
+  if (opts.computeReady) await opts.computeReady;
+  throwIfAborted(signal, file);
+  opts.onProgress?.({ fraction: 0.4, message: `running the layer, reading each matrix as it is needed`, stage: 'compute' });
+  const t = layer.tensors;
+  const warnings: string[] = [];
+  for (const [name, data] of [[t.b1, biases.b1], [t.bGate, biases.bGate], [t.b2, biases.b2]] as const) {
+    if (name && data) warnings.push(...valueWarnings(`weight ${name}`, data, `layer ${layer.id}`));
+  }
+  const tensorOf: Record<FfnMatrixName, string | undefined> = { w1: t.w1, wGate: t.gate, w2: t.w2 };
+  const steps = forwardSteps({ dModel: layer.dModel, dFf: layer.dFf, activation, ...biases }, inputs.data, plan.rows, {
+    gemm: opts.gemm,
+    gemmPrepared: opts.gemmPrepared,
+    alloc: opts.alloc,
+  });
+  let norms: Float64Array | undefined;
+  let held: MatrixSupply | undefined;
+  try {
+    let step = steps.next();
+    while (!step.done) {
+      const name = step.value;
+      if (held) stream.release(held);
+      held = undefined;
+      throwIfAborted(signal, file);
+      const t0 = performance.now();
+      const plain = await loadMatrix(source, layer, name, load);
+      readMs += performance.now() - t0;
+      warnings.push(...valueWarnings(`weight ${tensorOf[name]}`, plain, `layer ${layer.id}`));
+      const [k, n] = name === 'w2' ? [layer.dFf, layer.dModel] : [layer.dModel, layer.dFf];
+      if (name === 'w2') norms = computeW2RowNorms(plain, k, n);
+      held = stream.prepare(plain, k, n);
+      step = steps.next(held);
+    }
+    return { trace: step.value, inputs, norms: norms as Float64Array, weightWarnings: warnings, weightsReused: false, loaded: started + readMs, readMs };
+  } finally {
+    if (held) stream.release(held);
+  }
 }
 
 /** How many values of `data` are NaN and how many ±Inf. */

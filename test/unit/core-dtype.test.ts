@@ -75,6 +75,11 @@ describe('core/dtype', () => {
     it('bulk decoding, little- and big-endian, unaligned', () => {
       assert.deepStrictEqual(Array.from(decodeBF16(unaligned([0x80, 0x3f, 0x49, 0x40, 0xc0, 0x7f]))), [1, 3.140625, NaN]);
       assert.deepStrictEqual(Array.from(decodeBF16(unaligned([0x3f, 0x80, 0xc0, 0x00, 0xff, 0x80]), false)), [1, -2, -Infinity]);
+      // aligned, little-endian: the 16-bit fast path, sign bit included (0xc000 = -2, 0xff80 = -Inf, 0x8000 = -0)
+      const aligned = new Uint8Array([0x80, 0x3f, 0x00, 0xc0, 0x80, 0xff, 0x00, 0x80, 0x49, 0x40]);
+      const got = Array.from(decodeBF16(aligned));
+      assert.deepStrictEqual(got, [1, -2, -Infinity, -0, 3.140625]);
+      assert.ok(Object.is(got[3], -0));
     });
   });
 
