@@ -7,6 +7,7 @@
  * tinyModelFiles.ts (re-exported here); the float64 forward pass that reads them is refModel.ts.
  */
 import { bf16Bits, f16Bits } from './binaryWriters';
+import { TORCH_DTYPE } from './tinyModelFiles';
 
 export type Arch = 'gpt2' | 'llama' | 'mistral' | 'qwen2' | 'gemma' | 'gpt_neox';
 
@@ -51,9 +52,6 @@ export interface TinyModelOptions {
 
 /** Storage dtypes the writers know. */
 export type StoreDtype = 'F32' | 'F16' | 'BF16';
-
-/** config.json `torch_dtype` of each storage dtype. */
-export const TORCH_DTYPE: Record<StoreDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 
 /** A seeded uniform generator on [0, 1) (mulberry32). */
 export function rng(seed: number): () => number {
@@ -267,5 +265,5 @@ export function tensorOf(model: TinyModel, name: string): TinyTensor {
   return t;
 }
 
-export { writeHfFolder, writeLlamaGguf, ggufPermute, ggufUnpermute, quantizeQ8_0 } from './tinyModelFiles';
+export { TORCH_DTYPE, writeHfFolder, writeLlamaGguf, ggufPermute, ggufUnpermute, quantizeQ8_0 } from './tinyModelFiles';
 export type { HfFolderOptions, GgufTokenizer, LlamaGgufOptions } from './tinyModelFiles';
