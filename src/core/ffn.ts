@@ -20,6 +20,11 @@ export interface ForwardOptions {
    * place instead of into fresh memory). The caller owns and releases them. Default: ordinary arrays.
    */
   alloc?: (length: number) => Float32Array;
+  /**
+   * Ablation: these hidden units are zeroed (in rows `fromRow` on, default all) before the
+   * condense product, so the output is the layer's without them. The trace's hidden shows the zeros.
+   */
+  ablate?: { units: readonly number[]; fromRow?: number };
 }
 
 function checkLength(what: string, got: number, want: number, shape: string): void {
@@ -149,6 +154,12 @@ export function* forwardSteps(layer: FfnLayerInfo, input: Float32Array, tokens: 
   } else {
     preActivation = mm(x, yield 'w1', tokens, dModel, dFf, rows(dFf), layer.b1);
     hidden = activateInPlace(toPlain(activation), copy(preActivation));
+  }
+  if (options.ablate) {
+    for (const u of options.ablate.units) {
+      if (!Number.isInteger(u) || u < 0 || u >= dFf) throw new FfnLensError(`cannot ablate hidden unit ${u}: the layer has units 0..${dFf - 1}`);
+    }
+    for (let r = options.ablate.fromRow ?? 0; r < tokens; r++) for (const u of options.ablate.units) hidden[r * dFf + u] = 0;
   }
   const output = mm(hidden, yield 'w2', tokens, dFf, dModel, rows(dModel), layer.b2);
   const trace: FfnTrace = { tokens, dModel, dFf, activation, input: x, preActivation, hidden, output };

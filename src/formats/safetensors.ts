@@ -12,7 +12,7 @@ import { RangeReader, printable } from './fileRange';
 import { checkDecodable, elementSlices, type ElementType } from './npy';
 import { looksLikePickle, pickleRefusal, PICKLE_PROBE_BYTES } from './pickle';
 import { checkTransposable, decodeInSlices, rowsAndCols, SliceWriter } from './slices';
-import { targetArray, type ReadOptions, type TensorInfo, type TensorSource } from './source';
+import { checkRowRange, targetArray, type ReadOptions, type TensorInfo, type TensorSource } from './source';
 
 /** The official library's limit on the header length. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -228,6 +228,21 @@ export class SafetensorsSource implements TensorSource {
     return decodeInSlices(writer, elementSlices(reader, dataStart + entry.begin, element, options?.signal, what), options?.signal, reader.path);
   }
 
+  /** Rows of the tensor as [leading dims x last]: one ranged read of just their bytes. */
+  async readRows(name: string, first: number, count: number, options?: ReadOptions): Promise<Float32Array> {
+    const at = this.byName.get(name);
+    if (!at) throw new FfnLensError(`no tensor named "${printable(name)}"`, this.path);
+    const { entry, reader, dataStart } = at;
+    const element = DTYPES[entry.dtype].element;
+    const what = `tensor "${printable(name)}"`;
+    if (!element) throw new FfnLensError(`${what} has dtype ${entry.dtype}, which FFN Lens cannot decode (8-bit floats are not supported)`, reader.path);
+    const [rows, cols] = rowsAndCols(entry.shape);
+    checkRowRange(first, count, rows, what, reader.path);
+    const writer = new SliceWriter(targetArray(options, count * cols), count, cols, false);
+    const start = dataStart + entry.begin + first * cols * element.size;
+    return decodeInSlices(writer, elementSlices(reader, start, element, options?.signal, what), options?.signal, reader.path);
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.readers.map((r) => r.close()));
   }
@@ -304,6 +319,11 @@ async function openIndexed(indexPath: string, openedPath: string): Promise<Safet
   const shardNames = [...new Set(Object.values(weightMap))].sort();
   if (shardNames.length === 0) throw new FfnLensError('index weight_map is empty', indexPath);
   const dir = nodePath.dirname(indexPath);
+  // A shard is a file of the model's own folder: a path that leads elsewhere is never opened.
+  const outside = shardNames.find((s) => s !== nodePath.basename(s) || s === '..' || s === '.' || /[\\/]/.test(s) || nodePath.isAbsolute(s));
+  if (outside !== undefined) {
+    throw new FfnLensError(`index weight_map names ${JSON.stringify(printable(outside))}, which is not a file in the model's folder; refused`, indexPath);
+  }
   const notSafetensors = shardNames.find((s) => !/\.safetensors$/i.test(s));
   if (notSafetensors) {
     if (/\.(bin|pt|pth|ckpt|pkl)$/i.test(notSafetensors)) throw pickleRefusal(indexPath);

@@ -3,6 +3,7 @@
  * needed to list tensors (a JSON file is parsed; a binary file's header only); `read` decodes one
  * tensor to float32 on demand. No `vscode` import.
  */
+import { FfnLensError } from '../core/errors';
 
 export type WeightFormat = 'json' | 'safetensors' | 'npy' | 'npz' | 'gguf';
 
@@ -82,6 +83,19 @@ export interface TensorSource {
    * but a 2-D tensor is refused. Optional: without it a caller transposes what `read` returns.
    */
   readTransposed?(name: string, options?: ReadOptions): Promise<Float32Array>;
+  /**
+   * Rows [first, first + count) of a tensor seen as a [rows x cols] matrix (its leading dimensions
+   * by its last), decoded: only those rows' bytes are read (an embedding's rows for the prompt's
+   * tokens, a vocabulary head a chunk at a time). Optional.
+   */
+  readRows?(name: string, first: number, count: number, options?: ReadOptions): Promise<Float32Array>;
   /** Release file handles. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** Refuses a row range outside a [rows x cols] tensor (`what` names it). */
+export function checkRowRange(first: number, count: number, rows: number, what: string, file: string): void {
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < 0 || count < 0 || first + count > rows) {
+    throw new FfnLensError(`${what}: rows ${first}..${first + count} are outside its ${rows} rows`, file);
+  }
 }

@@ -1,0 +1,112 @@
+/**
+ * A model's weights as a forward pass uses them: each matrix read into kernel memory just before
+ * its product (transposed straight into [in, out] when the file stores [out, in]), laid out once
+ * for the kernel, multiplied, and given back at once, so a whole model streams through about one
+ * matrix of memory and every matrix reuses memory the one before had mapped. Vectors (norms,
+ * biases) and embedding rows are read as they are needed. No `vscode` import.
+ */
+import { FfnLensError, isFfnLensError } from '../core/errors';
+import type { MatrixSupply } from '../core/ffn';
+import type { PreparedMatrix } from '../core/types';
+import type { TensorSource } from '../formats/source';
+import type { GemmEngine } from '../kernels';
+import type { LinearTensors } from './spec';
+
+const EMPTY = new Float32Array(0);
+
+export class ModelWeights {
+  /** Matrix bytes read so far (for the benchmark's memory accounting and progress). */
+  matrixBytes = 0;
+
+  constructor(
+    private readonly source: TensorSource,
+    private readonly engine: GemmEngine,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  private checkCancel(): void {
+    if (this.signal?.aborted) throw new FfnLensError('cancelled', this.source.path, 'cancelled');
+  }
+
+  /** A vector or small tensor, whole, as float32. */
+  async vector(name: string): Promise<Float32Array> {
+    this.checkCancel();
+    return this.source.read(name, { signal: this.signal });
+  }
+
+  /** Rows [first, first + count) of a [rows x cols] tensor (embedding rows, a chunk of the head). */
+  async rows(name: string, first: number, count: number): Promise<Float32Array> {
+    this.checkCancel();
+    if (this.source.readRows) return this.source.readRows(name, first, count, { signal: this.signal });
+    const info = this.source.tensors.find((t) => t.name === name);
+    const cols = info ? info.shape[info.shape.length - 1] : 0;
+    return (await this.source.read(name, { signal: this.signal })).slice(first * cols, (first + count) * cols);
+  }
+
+  /**
+   * The linear map's weight as an [inDim x outDim] matrix for the kernel, with `use` run while it
+   * is in memory; always given back afterwards.
+   */
+  async withMatrix<T>(l: LinearTensors, inDim: number, outDim: number, use: (m: MatrixSupply) => T): Promise<T> {
+    const m = await this.matrix(l.weight, l.layout, inDim, outDim);
+    try {
+      return use(m);
+    } finally {
+      this.release(m);
+    }
+  }
+
+  /** `name` in the core's [in x out] layout, prepared for the kernel; give it back with `release`. */
+  async matrix(name: string, layout: LinearTensors['layout'], inDim: number, outDim: number): Promise<MatrixSupply> {
+    this.checkCancel();
+    const length = inDim * outDim;
+    const alloc = (n: number): Float32Array => {
+      if (n !== length) throw new FfnLensError(`tensor ${name} has ${n} values, expected ${inDim} x ${outDim}`, this.source.path);
+      try {
+        return this.engine.alloc(n);
+      } catch (e) {
+        if (!(isFfnLensError(e) && e.kind === 'budget')) throw e;
+        return new Float32Array(n); // past kernel memory: an ordinary array, copied in per product
+      }
+    };
+    const options = { signal: this.signal, into: alloc };
+    const plain =
+      layout === 'in_out' ? await this.source.read(name, options) : this.source.readTransposed ? await this.source.readTransposed(name, options) : undefined;
+    if (!plain) throw new FfnLensError(`the reader cannot transpose ${name}`, this.source.path);
+    this.matrixBytes += length * 4;
+    let prepared: PreparedMatrix;
+    try {
+      prepared = this.engine.prepare(plain, inDim, outDim);
+    } catch (e) {
+      if (!(isFfnLensError(e) && e.kind === 'budget')) {
+        this.engine.release(plain);
+        throw e;
+      }
+      prepared = { k: inDim, n: outDim, layout: 'rows', data: plain };
+    }
+    return { plain: prepared.layout === 'rows' ? prepared.data : EMPTY, prepared };
+  }
+
+  /** Gives a matrix from `matrix` back to kernel memory. */
+  release(m: MatrixSupply): void {
+    this.engine.release(m.prepared?.data ?? m.plain);
+  }
+
+  /** The kernel's product with a prepared matrix (for the FFN core). */
+  get gemmPrepared(): GemmEngine['gemmPrepared'] {
+    return this.engine.gemmPrepared;
+  }
+
+  /** out = x · m + bias, for `rows` rows of x. */
+  product(x: Float32Array, m: MatrixSupply, rows: number, out: Float32Array, bias?: Float32Array): Float32Array {
+    const p = m.prepared as PreparedMatrix;
+    return this.engine.gemmPrepared(x, p, rows, out, bias);
+  }
+
+  /** x · W + b for a linear map, W streamed in and given back. */
+  async linear(l: LinearTensors, x: Float32Array, rows: number, inDim: number, outDim: number): Promise<Float32Array> {
+    const bias = l.bias ? await this.vector(l.bias) : undefined;
+    const out = new Float32Array(rows * outDim);
+    return this.withMatrix(l, inDim, outDim, (m) => this.product(x, m, rows, out, bias));
+  }
+}
