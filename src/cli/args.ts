@@ -35,7 +35,34 @@ export interface RunCommand {
 export const ENGINE_CHOICES = ['auto', 'wasm', 'ts'] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 
-export type CliCommand = InspectCommand | RunCommand | { command: 'help' } | { command: 'version' };
+/** `run <model> --text S | --text-file F | --ids ... --layer L`: a whole model on real text. */
+export interface RunModelCommand {
+  command: 'runModel';
+  model: string;
+  json: boolean;
+  full: boolean;
+  input: TextOrIds;
+  layer: number;
+  predict?: number;
+  ablate?: number[];
+  truncate: boolean;
+  topK?: number;
+  threshold?: number;
+  engine: EngineChoice;
+}
+
+/** `tokenize <model> --text S | --text-file F`. */
+export interface TokenizeCommand {
+  command: 'tokenize';
+  model: string;
+  json: boolean;
+  input: Exclude<TextOrIds, { kind: 'ids' }>;
+}
+
+/** Text given inline or in a file (read by the command), or token ids. */
+export type TextOrIds = { kind: 'text'; text: string } | { kind: 'textFile'; path: string } | { kind: 'ids'; ids: number[] };
+
+export type CliCommand = InspectCommand | RunCommand | RunModelCommand | TokenizeCommand | { command: 'help' } | { command: 'version' };
 
 /** Default seed for `--random T` without `--seed`. */
 export const DEFAULT_SEED = 0;
@@ -54,7 +81,17 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   '--top-k': 'value',
   '--threshold': 'value',
   '--engine': 'value',
+  '--text': 'value',
+  '--text-file': 'value',
+  '--ids': 'value',
+  '--predict': 'value',
+  '--ablate': 'value',
+  '--truncate': 'boolean',
 };
+const TOKENIZE_FLAGS: Record<string, FlagKind> = { '--json': 'boolean', '--text': 'value', '--text-file': 'value' };
+/** Flags of a single-layer run that mean nothing for a whole model, and those only a model run takes. */
+const LAYER_ONLY = ['--inputs', '--random', '--seed', '--activation'];
+const MODEL_ONLY = ['--predict', '--ablate', '--truncate'];
 const INSPECT_FLAGS: Record<string, FlagKind> = { '--json': 'boolean', '--stats': 'boolean', '--no-stats': 'boolean' };
 
 /** Parses `argv` (without `node` and the script). Throws FfnLensError kind `usage` on any mistake. */
@@ -70,19 +107,95 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     return { command: 'inspect', file, json: flags.has('--json'), stats };
   }
   if (command === 'run') return parseRun(rest);
+  if (command === 'tokenize') {
+    const { file, flags } = splitArgs('tokenize', rest, TOKENIZE_FLAGS);
+    const input = textOrIds(flags, file, false);
+    if (!input) throw usage('tokenize needs --text S or --text-file F', file);
+    return { command: 'tokenize', model: file, json: flags.has('--json'), input: input as TokenizeCommand['input'] };
+  }
   if (command.startsWith('-')) throw usage(`unknown option ${command}: the command comes first (try --help)`);
-  throw usage(`unknown command "${command}" (commands: inspect, run)`);
+  throw usage(`unknown command "${command}" (commands: inspect, run, tokenize)`);
 }
 
-function parseRun(rest: readonly string[]): RunCommand {
+/** --text, --text-file or (with `ids`) --ids: at most one; undefined when none is given. */
+function textOrIds(flags: Map<string, string>, file: string, ids: boolean): TextOrIds | undefined {
+  const given = ['--text', '--text-file', ...(ids ? ['--ids'] : [])].filter((f) => flags.has(f));
+  if (given.length > 1) throw usage(`${given.join(' and ')} cannot be used together`, file);
+  const text = flags.get('--text');
+  if (text !== undefined) return { kind: 'text', text };
+  const path = flags.get('--text-file');
+  if (path !== undefined) return { kind: 'textFile', path };
+  const list = flags.get('--ids');
+  if (list !== undefined) return { kind: 'ids', ids: integerList('--ids', list, file) };
+  return undefined;
+}
+
+/** `1,2,3` (spaces allowed) as whole numbers >= 0. */
+function integerList(flag: string, text: string, file: string): number[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p) || !Number.isSafeInteger(Number(p)))) {
+    throw usage(`${flag} needs whole numbers separated by commas (e.g. 15496,995), got "${text}"`, file);
+  }
+  return parts.map(Number);
+}
+
+function parseRunModel(file: string, flags: Map<string, string>, input: TextOrIds): RunModelCommand {
+  const misplaced = LAYER_ONLY.find((f) => flags.has(f));
+  if (misplaced) throw usage(`${misplaced} is for single-layer runs; a model run takes its input from --text, --text-file or --ids`, file);
+  const layer = flags.get('--layer');
+  if (layer === undefined) throw usage('a model run needs --layer L (the block whose FFN to show, from 0)', file);
+  const cmd: RunModelCommand = {
+    command: 'runModel',
+    model: file,
+    json: flags.has('--json'),
+    full: flags.has('--full'),
+    input,
+    layer: parseInteger('--layer', layer, 0, file),
+    truncate: flags.has('--truncate'),
+    engine: 'auto',
+  };
+  const predict = flags.get('--predict');
+  if (predict !== undefined) cmd.predict = parseInteger('--predict', predict, 1, file);
+  const ablate = flags.get('--ablate');
+  if (ablate !== undefined) cmd.ablate = integerList('--ablate', ablate, file);
+  return cmd;
+}
+
+function parseRun(rest: readonly string[]): RunCommand | RunModelCommand {
   const { file, flags } = splitArgs('run', rest, RUN_FLAGS);
-  const usage = (message: string): FfnLensError => new FfnLensError(message, file, 'usage');
-  const cmd: RunCommand = { command: 'run', file, json: flags.has('--json'), full: flags.has('--full'), inputs: { kind: 'file' }, engine: 'auto' };
+  const input = textOrIds(flags, file, true);
+  if (input) {
+    const cmd = parseRunModel(file, flags, input);
+    const common = parseRunCommon(file, flags);
+    return { ...cmd, ...common };
+  }
+  const modelOnly = MODEL_ONLY.find((f) => flags.has(f));
+  if (modelOnly) throw usage(`${modelOnly} needs a model run: give the text with --text, --text-file or --ids`, file);
+  return { ...parseLayerRun(file, flags), ...parseRunCommon(file, flags) };
+}
+
+/** --top-k, --threshold and --engine, shared by both kinds of run. */
+function parseRunCommon(file: string, flags: Map<string, string>): { topK?: number; threshold?: number; engine: EngineChoice } {
+  const out: { topK?: number; threshold?: number; engine: EngineChoice } = { engine: 'auto' };
   const engine = flags.get('--engine');
   if (engine !== undefined) {
-    if (!(ENGINE_CHOICES as readonly string[]).includes(engine)) throw usage(`--engine must be one of ${ENGINE_CHOICES.join(', ')}, got "${engine}"`);
-    cmd.engine = engine as EngineChoice;
+    if (!(ENGINE_CHOICES as readonly string[]).includes(engine)) throw usage(`--engine must be one of ${ENGINE_CHOICES.join(', ')}, got "${engine}"`, file);
+    out.engine = engine as EngineChoice;
   }
+  const topK = flags.get('--top-k');
+  if (topK !== undefined) out.topK = parseInteger('--top-k', topK, 0, file);
+  const threshold = flags.get('--threshold');
+  if (threshold !== undefined) {
+    const x = Number(threshold);
+    if (threshold.trim() === '' || !Number.isFinite(x) || x < 0) throw usage(`--threshold needs a number >= 0, got "${threshold}"`, file);
+    out.threshold = x;
+  }
+  return out;
+}
+
+function parseLayerRun(file: string, flags: Map<string, string>): RunCommand {
+  const usage = (message: string): FfnLensError => new FfnLensError(message, file, 'usage');
+  const cmd: RunCommand = { command: 'run', file, json: flags.has('--json'), full: flags.has('--full'), inputs: { kind: 'file' }, engine: 'auto' };
   const layer = flags.get('--layer');
   if (layer !== undefined) cmd.layer = layer;
   const activation = flags.get('--activation');
@@ -96,14 +209,6 @@ function parseRun(rest: readonly string[]): RunCommand {
   if (random !== undefined) {
     const tokens = parseInteger('--random', random, 1, file);
     cmd.inputs = { kind: 'random', tokens, seed: seed === undefined ? DEFAULT_SEED : parseInteger('--seed', seed, 0, file) };
-  }
-  const topK = flags.get('--top-k');
-  if (topK !== undefined) cmd.topK = parseInteger('--top-k', topK, 0, file);
-  const threshold = flags.get('--threshold');
-  if (threshold !== undefined) {
-    const x = Number(threshold);
-    if (threshold.trim() === '' || !Number.isFinite(x) || x < 0) throw usage(`--threshold needs a number >= 0, got "${threshold}"`);
-    cmd.threshold = x;
   }
   return cmd;
 }

@@ -6,6 +6,7 @@ import { describeError, isFfnLensError } from '../core/errors';
 import { DEFAULT_MAX_STATS_BYTES, inspectFile } from '../pipeline';
 import { engineName, runLayerOnEngine } from '../pipeline/engineRun';
 import { createCliEngine } from './engine';
+import { runModelCommand, tokenizeCommand } from './model';
 import { parseArgs, type InspectCommand, type RunCommand } from './args';
 import { inspectToJson, runToJson } from './json';
 import { inspectToText, runToText } from './text';
@@ -44,6 +45,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return await inspect(cmd, io);
       case 'run':
         await run(cmd, io);
+        return EXIT_OK;
+      case 'runModel':
+        await runModelCommand(cmd, io);
+        return EXIT_OK;
+      case 'tokenize':
+        await tokenizeCommand(cmd, io);
         return EXIT_OK;
     }
   } catch (e) {

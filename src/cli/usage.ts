@@ -8,11 +8,21 @@ Usage:
   ffn-lens run <file> [--layer ID] [--activation NAME] [--inputs FILE]
                       [--random T] [--seed N] [--top-k K] [--threshold X] [--json] [--full]
                       [--engine auto|wasm|ts]
+  ffn-lens run <model> (--text S | --text-file F | --ids 1,2,3) --layer L
+                      [--predict K] [--ablate i,j,...] [--truncate] [--top-k K]
+                      [--threshold X] [--json] [--full] [--engine auto|wasm|ts]
+  ffn-lens tokenize <model> (--text S | --text-file F) [--json]
   ffn-lens --help | --version
+
+<model> is a Hugging Face folder (config.json, model.safetensors or shards, tokenizer.json),
+a .safetensors file inside one, or a .gguf file (its vocabulary is in its metadata).
 
 Commands:
   inspect   list the tensors (dtype, shape, statistics) and the FFN layers found
-  run       run one FFN layer per token: sparsity, norms, top neurons, dead neurons
+  run       run one FFN layer per token: sparsity, norms, top neurons, dead neurons;
+            with --text/--text-file/--ids, a whole model: the text through the earlier
+            blocks to block L's FFN (L from 0), and with --predict the next tokens
+  tokenize  the model's own tokenization of a text: ids, tokens, character offsets
 
 Options for inspect:
   --stats            always compute statistics (reads every tensor)
@@ -31,6 +41,14 @@ Options for run:
   --full             with --json: also preActivation and hidden (T x d_ff each)
   --engine E         compute path: auto (default: WebAssembly SIMD kernels on every core when
                      this Node has them, else TypeScript), wasm (fail if unavailable), ts
+
+Options for a model run:
+  --text S / --text-file F / --ids 1,2,3   the input (text goes through the model's tokenizer)
+  --layer L          the block whose FFN is shown (required)
+  --predict K        also run the rest of the model: the K most likely next tokens
+  --ablate i,j       zero these hidden units of block L; next (ablated) beside nextBaseline
+  --truncate         keep the last tokens that fit the model's context
+  --full             with --json: also input, preActivation (the gate), up, hidden, residual
 
 Without --inputs or --random, run uses the file's own "inputs", else 8 random tokens (seed 0).
 Exit status: 0 ok, 1 bad input (the weight or inputs file), 2 bad usage (command, options, --layer choice).

@@ -8,7 +8,7 @@ import { FfnLensError } from '../core/errors';
 import { RangeReader } from './fileRange';
 import { decodableTypeNames, dequantize, ggmlType, type GgmlTypeInfo } from './ggmlQuants';
 import { checkTransposable, decodeInSlices, rowsAndCols, SliceWriter } from './slices';
-import { targetArray, type ReadOptions, type SourceHints, type TensorInfo, type TensorSource } from './source';
+import { checkRowRange, targetArray, type ReadOptions, type SourceHints, type TensorInfo, type TensorSource } from './source';
 
 /** Bounds that turn a corrupt or hostile header into an error instead of an allocation. */
 export const GGUF_LIMITS = {
@@ -374,6 +374,26 @@ export class GgufSource implements TensorSource {
       if (!raw || raw.length < length) raw = new Uint8Array(length);
       const at = start + (first / type.blockSize) * type.typeSize;
       dequantize(type, await this.reader.read(at, length, options.signal, what, raw.subarray(0, length)), into);
+    }, options.signal, this.path);
+  }
+
+  /** Rows of the tensor as [leading dims x ne0]: a row is whole blocks, so just their bytes are read. */
+  async readRows(name: string, first: number, count: number, options: ReadOptions = {}): Promise<Float32Array> {
+    const t = this.byName.get(name);
+    if (!t) throw new FfnLensError(`no tensor named '${name}' in this GGUF file`, this.path);
+    const { type } = t;
+    const what = `tensor '${name}'`;
+    if (!type.decodable) throw new FfnLensError(`${what} has type ${type.name}, which FFN Lens cannot decode (it decodes ${decodableTypeNames().join(', ')})`, this.path);
+    const [rows, cols] = rowsAndCols([...t.ne].reverse());
+    checkRowRange(first, count, rows, what, this.path);
+    if (count * cols > GGUF_LIMITS.maxDecodeElements) throw new FfnLensError(`${what}: ${count} rows are more than one read can decode`, this.path, 'budget');
+    const writer = new SliceWriter(targetArray(options, count * cols), count, cols, false, type.blockSize);
+    const start = this.dataStart + t.offset + (first * cols / type.blockSize) * type.typeSize;
+    let raw: Uint8Array | undefined;
+    return decodeInSlices(writer, async (at, n, into) => {
+      const length = (n / type.blockSize) * type.typeSize;
+      if (!raw || raw.length < length) raw = new Uint8Array(length);
+      dequantize(type, await this.reader.read(start + (at / type.blockSize) * type.typeSize, length, options.signal, what, raw.subarray(0, length)), into);
     }, options.signal, this.path);
   }
 
