@@ -14,6 +14,10 @@ export const Commands = {
   exportTrace: 'ffnLens.exportTrace',
   showLog: 'ffnLens.showLog',
   showPanel: 'ffnLens.showPanel',
+  /** A whole model (a Hugging Face folder or a .gguf) on text. */
+  exploreModel: 'ffnLens.exploreModel',
+  /** The editor's selection through the model of the panel. */
+  traceSelection: 'ffnLens.traceSelection',
   /** Internal (hidden from the palette): a summary of what the panel was sent, for tests. */
   lastRun: 'ffnLens._lastRun',
 } as const;

@@ -10,7 +10,8 @@ import * as vscode from 'vscode';
 import { toPlain, isGated } from '../core/activations';
 import { describeError, isFfnLensError } from '../core/errors';
 import type { ActivationName } from '../core/types';
-import type { RunRequest, RunResult } from '../protocol/run';
+import type { ModelRunRequest } from '../protocol/model';
+import type { Progress, RunRequest, RunResult } from '../protocol/run';
 import type { ComputeClient } from '../worker/client';
 import type { PanelRequest } from '../protocol/webview';
 import { computeClient } from './compute';
@@ -83,6 +84,16 @@ export class Session implements vscode.Disposable {
     return out;
   }
 
+  /** The worker's request for a model panel: the top 5 next tokens always, the ablation when set. */
+  private toModelRequest(req: PanelRequest, file: string): ModelRunRequest {
+    const s = this.settings.current;
+    const m = req.model as NonNullable<PanelRequest['model']>;
+    const out: ModelRunRequest = { model: file, input: { kind: 'text', text: m.text }, layer: m.block, predict: 5, truncate: true, topK: s.topK, memoryBudgetBytes: s.memoryBudgetMB * MB };
+    if (m.ablate.length) out.ablate = m.ablate;
+    if (s.sparsityThreshold !== undefined) out.threshold = s.sparsityThreshold;
+    return out;
+  }
+
   /** Asks before a file over ffnLens.largeFileWarningMB; true to go on. */
   private async confirmSize(file: string, opts: RunOptions): Promise<boolean> {
     const limitMB = this.settings.current.largeFileWarningMB;
@@ -111,7 +122,7 @@ export class Session implements vscode.Disposable {
     const controller = new AbortController();
     this.inflight = controller;
     const name = path.basename(uriFromArg(req.file)?.path ?? req.file);
-    const what = req.layer ? `${name} (${req.layer})` : name;
+    const what = req.model ? `${name} (block ${req.model.block})` : req.layer ? `${name} (${req.layer})` : name;
     try {
       const uri = uriFromArg(req.file);
       if (!uri) throw new Error(`not a file: ${req.file}`);
@@ -130,18 +141,18 @@ export class Session implements vscode.Disposable {
           token.onCancellationRequested(() => controller.abort());
           let reported = 0;
           let found = false;
-          return client.run(runRequest, {
-            signal: controller.signal,
-            onProgress: (p) => {
+          const onProgress = (p: Progress): void => {
               if (p.stage === 'read' && !found && !controller.signal.aborted) {
                 found = true;
                 opts.onLayerFound?.();
               }
-              const fraction = Math.max(reported, Math.min(1, p.fraction));
-              progress.report({ message: p.message, increment: 100 * (fraction - reported) });
-              reported = fraction;
-            },
-          });
+            const fraction = Math.max(reported, Math.min(1, p.fraction));
+            progress.report({ message: p.message, increment: 100 * (fraction - reported) });
+            reported = fraction;
+          };
+          // A whole model on text streams its blocks in the worker, which keeps it for the next run.
+          if (req.model) return client.runModel(this.toModelRequest(req, file), { signal: controller.signal, onProgress });
+          return client.run(runRequest, { signal: controller.signal, onProgress });
         },
       );
       await this.learnDefaults(file, result, client, controller.signal);

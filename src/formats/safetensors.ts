@@ -319,11 +319,6 @@ async function openIndexed(indexPath: string, openedPath: string): Promise<Safet
   const shardNames = [...new Set(Object.values(weightMap))].sort();
   if (shardNames.length === 0) throw new FfnLensError('index weight_map is empty', indexPath);
   const dir = nodePath.dirname(indexPath);
-  // A shard is a file of the model's own folder: a path that leads elsewhere is never opened.
-  const outside = shardNames.find((s) => s !== nodePath.basename(s) || s === '..' || s === '.' || /[\\/]/.test(s) || nodePath.isAbsolute(s));
-  if (outside !== undefined) {
-    throw new FfnLensError(`index weight_map names ${JSON.stringify(printable(outside))}, which is not a file in the model's folder; refused`, indexPath);
-  }
   const notSafetensors = shardNames.find((s) => !/\.safetensors$/i.test(s));
   if (notSafetensors) {
     if (/\.(bin|pt|pth|ckpt|pkl)$/i.test(notSafetensors)) throw pickleRefusal(indexPath);

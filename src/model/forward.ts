@@ -16,6 +16,7 @@ import { layerNorm, rmsNorm } from './blocks/norm';
 import { applyRope, ropeFrequencies } from './blocks/rope';
 import type { OpenModel } from './open';
 import type { BlockTensors, ModelSpec, NormTensors } from './spec';
+import type { WeightStore } from './store';
 import { ModelWeights } from './weights';
 
 export interface ModelForwardOptions {
@@ -30,6 +31,8 @@ export interface ModelForwardOptions {
   onProgress?: (fraction: number, message: string) => void;
   /** A residual stream already computed entering block `from` (the panel's cache): earlier blocks are skipped. */
   resume?: { from: number; residual: Float32Array };
+  /** Keeps weights between runs (the worker's); without it every matrix is streamed and given back. */
+  store?: WeightStore;
 }
 
 export interface NextToken {
@@ -59,7 +62,7 @@ export async function modelForward(model: OpenModel, ids: readonly number[], opt
     throw new FfnLensError(`layer ${opts.layer} does not exist: the model has blocks 0..${spec.layers - 1}`, model.path, 'usage');
   }
   if (opts.ablate?.length && !opts.predict) throw new FfnLensError('an ablation needs a prediction to compare (predict)', model.path, 'usage');
-  const w = new ModelWeights(model.source, opts.engine, opts.signal);
+  const w = new ModelWeights(model.source, opts.engine, opts.signal, opts.store);
   const progress = (f: number, m: string): void => opts.onProgress?.(f, m);
   const inv = spec.rope ? ropeFrequencies(spec.rope, spec.rope.freqFactors ? await w.vector(spec.rope.freqFactors) : undefined) : undefined;
   const last = opts.predict ? spec.layers - 1 : opts.layer;

@@ -11,6 +11,7 @@ import type { PreparedMatrix } from '../core/types';
 import type { TensorSource } from '../formats/source';
 import type { GemmEngine } from '../kernels';
 import type { LinearTensors } from './spec';
+import type { WeightStore } from './store';
 
 const EMPTY = new Float32Array(0);
 
@@ -22,6 +23,8 @@ export class ModelWeights {
     private readonly source: TensorSource,
     private readonly engine: GemmEngine,
     private readonly signal?: AbortSignal,
+    /** Keeps what was read for later runs, within its budget (the worker's); none: stream everything. */
+    private readonly store?: WeightStore,
   ) {}
 
   private checkCancel(): void {
@@ -31,15 +34,27 @@ export class ModelWeights {
   /** A vector or small tensor, whole, as float32. */
   async vector(name: string): Promise<Float32Array> {
     this.checkCancel();
-    return this.source.read(name, { signal: this.signal });
+    const kept = this.store?.vectors.get(name);
+    if (kept) return kept;
+    const v = await this.source.read(name, { signal: this.signal });
+    if (this.store?.reserve(v.byteLength)) this.store.vectors.set(name, v);
+    return v;
   }
 
   /** Rows [first, first + count) of a [rows x cols] tensor (embedding rows, a chunk of the head). */
   async rows(name: string, first: number, count: number): Promise<Float32Array> {
     this.checkCancel();
-    if (this.source.readRows) return this.source.readRows(name, first, count, { signal: this.signal });
     const info = this.source.tensors.find((t) => t.name === name);
     const cols = info ? info.shape[info.shape.length - 1] : 0;
+    if (this.store && info) {
+      let whole = this.store.tensors.get(name);
+      if (!whole && this.store.reserve(4 * info.shape.reduce((a, b) => a * b, 1))) {
+        whole = await this.source.read(name, { signal: this.signal });
+        this.store.tensors.set(name, whole);
+      }
+      if (whole) return whole.subarray(first * cols, (first + count) * cols);
+    }
+    if (this.source.readRows) return this.source.readRows(name, first, count, { signal: this.signal });
     return (await this.source.read(name, { signal: this.signal })).slice(first * cols, (first + count) * cols);
   }
 
@@ -59,6 +74,14 @@ export class ModelWeights {
   /** `name` in the core's [in x out] layout, prepared for the kernel; give it back with `release`. */
   async matrix(name: string, layout: LinearTensors['layout'], inDim: number, outDim: number): Promise<MatrixSupply> {
     this.checkCancel();
+    const kept = this.store?.matrices.get(name);
+    if (kept) return kept;
+    const m = await this.readMatrix(name, layout, inDim, outDim);
+    if (this.store?.reserve(4 * inDim * outDim)) this.store.matrices.set(name, m);
+    return m;
+  }
+
+  private async readMatrix(name: string, layout: LinearTensors['layout'], inDim: number, outDim: number): Promise<MatrixSupply> {
     const length = inDim * outDim;
     const alloc = (n: number): Float32Array => {
       if (n !== length) throw new FfnLensError(`tensor ${name} has ${n} values, expected ${inDim} x ${outDim}`, this.source.path);
@@ -89,6 +112,7 @@ export class ModelWeights {
 
   /** Gives a matrix from `matrix` back to kernel memory. */
   release(m: MatrixSupply): void {
+    if (this.store?.keeps(m)) return;
     this.engine.release(m.prepared?.data ?? m.plain);
   }
 

@@ -13,11 +13,17 @@ import { modelForward, type NextToken } from '../model/forward';
 import { openModel, type OpenModel } from '../model/open';
 import type { ModelSpec } from '../model/spec';
 import type { ModelRunRequest, ModelRunResult, NextTokenInfo } from '../protocol/model';
+import type { ModelHolder } from './heldModel';
 import { countNonFinite } from './runLayer';
+
+/** What the worker keeps of a model when the request names no budget. */
+const DEFAULT_HOLD_BYTES = 1024 * 1024 * 1024;
 
 export interface ModelRunOptions {
   signal?: AbortSignal;
   onProgress?: (fraction: number, message: string) => void;
+  /** The worker's held model: kept open with its weights and residuals between runs. */
+  holder?: ModelHolder;
 }
 
 /** Block i's FFN as the single-layer views know a layer. */
@@ -90,7 +96,8 @@ function named(model: OpenModel, next: NextToken[] | undefined): NextTokenInfo[]
 /** Runs a model request on `engine`; always closes the model. */
 export async function runModel(req: ModelRunRequest, engine: GemmEngine, opts: ModelRunOptions = {}): Promise<ModelRunResult> {
   const started = performance.now();
-  const model = await openModel(req.model);
+  const held = opts.holder ? await opts.holder.get(req.model, req.memoryBudgetBytes ?? DEFAULT_HOLD_BYTES) : undefined;
+  const model = held ? held.model : await openModel(req.model);
   try {
     const { spec } = model;
     const { ids, offsets, warnings } = requestIds(model, req);
@@ -101,7 +108,17 @@ export async function runModel(req: ModelRunRequest, engine: GemmEngine, opts: M
     }
     const predict = req.predict ?? (ablate ? 5 : undefined);
     const loaded = performance.now();
-    const out = await modelForward(model, ids, { engine, layer: req.layer, predict, ablate, signal: opts.signal, onProgress: opts.onProgress });
+    const out = await modelForward(model, ids, {
+      engine,
+      layer: req.layer,
+      predict,
+      ablate,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      store: held?.store,
+      resume: held?.resumeFor(ids, req.layer),
+    });
+    held?.remember(ids, out.residuals);
     const layers = Array.from({ length: spec.layers }, (_, i) => blockLayerSpec(spec, i));
     const tokens = ids.map((id) => tokenName(model, id));
     const analysis = analyzeWithNorms(out.trace, out.w2RowNorms, { topK: req.topK, threshold: req.threshold, tokens });
@@ -131,7 +148,8 @@ export async function runModel(req: ModelRunRequest, engine: GemmEngine, opts: M
       tokenIds: ids,
       offsets,
       tokenText: ids.map((id) => model.tokenizer.display(id)),
-      residual: out.residuals[req.layer],
+      // a copy: the worker keeps the residuals and transfers the result's arrays
+      residual: out.residuals[req.layer].slice(),
     };
     if (t.up) result.up = t.up;
     if (ablate) {
@@ -143,6 +161,6 @@ export async function runModel(req: ModelRunRequest, engine: GemmEngine, opts: M
     }
     return result;
   } finally {
-    await model.close();
+    if (!held) await model.close();
   }
 }

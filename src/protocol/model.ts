@@ -22,6 +22,8 @@ export interface ModelRunRequest {
   truncate?: boolean;
   topK?: number;
   threshold?: number;
+  /** The most the worker keeps in memory of a model between runs (its weights), in bytes. */
+  memoryBudgetBytes?: number;
 }
 
 /** One of the most likely next tokens. */

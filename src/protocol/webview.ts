@@ -17,6 +17,50 @@ export interface PanelRequest {
   /** Undefined = the layer's own activation (the file's, its convention's or the setting's). */
   activation?: ActivationName;
   inputs: InputSpec;
+  /** A whole model (file is its folder or .gguf): the prompt, the block shown, the ablated units. */
+  model?: ModelPanelRequest;
+}
+
+/** The model side of a panel: text through the model to block `block`'s FFN. */
+export interface ModelPanelRequest {
+  text: string;
+  block: number;
+  /** Hidden units of that block zeroed in the ablated prediction (empty: none). */
+  ablate: number[];
+}
+
+/** Longest prompt the panel sends (characters). */
+export const MAX_PROMPT_CHARS = 20000;
+/** Most hidden units one ablation names. */
+export const MAX_ABLATED_UNITS = 256;
+
+/** One of the most likely next tokens, for the next-token box. */
+export interface NextTokenView {
+  id: number;
+  /** Readable text of the token. */
+  text: string;
+  prob: number;
+}
+
+/** What the panel shows of a whole model beside the layer's charts. */
+export interface ModelView {
+  architecture: string;
+  /** Blocks in the model: the layer slider runs 0..blocks-1. */
+  blocks: number;
+  /** The block shown. */
+  block: number;
+  /** The prompt as typed. */
+  text: string;
+  tokenIds: Int32Array;
+  /** Readable text of each token (spaces as spaces). */
+  tokenText: string[];
+  /** [T x 2]: each token's [start, end) in `text`. */
+  offsets: Int32Array;
+  /** The top 5 next tokens (with the ablation when `ablated` is not empty). */
+  next: NextTokenView[];
+  /** With an ablation: the top 5 without it. */
+  nextBaseline?: NextTokenView[];
+  ablated: number[];
 }
 
 /** Hidden-unit order for the heatmap's unit axis. */
@@ -70,6 +114,8 @@ export interface RunView {
   heatmap: HeatmapWindow;
   warnings: string[];
   timings: { loadMs: number; computeMs: number };
+  /** Present when the run is a whole model on text. */
+  model?: ModelView;
 }
 
 /** One hidden unit across every token. */
@@ -113,6 +159,12 @@ export type WebviewToHost =
   | { type: 'heatmap'; sort: UnitSort; start: number; end: number }
   /** Send this neuron across all tokens. */
   | { type: 'neuron'; index: number }
+  /** A model panel: run this text through the model (same block, no ablation). */
+  | { type: 'prompt'; text: string }
+  /** A model panel: show this block's FFN on the same text. */
+  | { type: 'block'; block: number }
+  /** A model panel: predict with these hidden units of the shown block zeroed (empty: none). */
+  | { type: 'ablate'; units: number[] }
   /** Run the Export Trace command. */
   | { type: 'export' }
   /** The charts are drawn (for the status line and the tests). */
@@ -137,6 +189,16 @@ function isStr(v: unknown, max = MAX_STRING): v is string {
 }
 function isActivation(v: unknown): v is ActivationName {
   return typeof v === 'string' && (ACTIVATIONS as readonly string[]).includes(v);
+}
+
+function isUnits(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length <= MAX_ABLATED_UNITS && v.every((u) => isInt(u, 0, 1 << 30));
+}
+
+function parseModelRequest(v: unknown): ModelPanelRequest | undefined {
+  if (!isObj(v) || !isStr(v.text, MAX_PROMPT_CHARS) || !isInt(v.block, 0, 1 << 16)) return undefined;
+  const ablate = v.ablate === undefined ? [] : v.ablate;
+  return isUnits(ablate) ? { text: v.text, block: v.block, ablate } : undefined;
 }
 
 function parseWebviewInputs(v: unknown): WebviewInputs | undefined {
@@ -178,6 +240,12 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       return { type, sort: raw.sort, start: raw.start, end: raw.end };
     case 'neuron':
       return isInt(raw.index, 0, 1 << 30) ? { type, index: raw.index } : undefined;
+    case 'prompt':
+      return isStr(raw.text, MAX_PROMPT_CHARS) ? { type, text: raw.text } : undefined;
+    case 'block':
+      return isInt(raw.block, 0, 1 << 16) ? { type, block: raw.block } : undefined;
+    case 'ablate':
+      return isUnits(raw.units) ? { type, units: [...new Set(raw.units)] } : undefined;
     case 'rendered':
       if (!isStr(raw.layer, 500) || !isInt(raw.tokens, 0, 1 << 24) || typeof raw.nonBlank !== 'boolean') return undefined;
       if (typeof raw.ms !== 'number' || !Number.isFinite(raw.ms)) return undefined;
@@ -216,6 +284,11 @@ export function parsePanelRequest(raw: unknown): PanelRequest | undefined {
   if (raw.layer !== undefined && !isStr(raw.layer, 500)) return undefined;
   if (raw.activation !== undefined && !isActivation(raw.activation)) return undefined;
   const req: PanelRequest = { file: raw.file, inputs };
+  if (raw.model !== undefined) {
+    const model = parseModelRequest(raw.model);
+    if (!model) return undefined;
+    req.model = model;
+  }
   if (typeof raw.layer === 'string') req.layer = raw.layer;
   if (raw.activation !== undefined) req.activation = raw.activation;
   return req;

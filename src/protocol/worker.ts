@@ -4,6 +4,7 @@
  * copied. No `vscode` import.
  */
 import type { ErrorKind } from '../core/errors';
+import type { ModelRunRequest, ModelRunResult } from './model';
 import type { InspectResult, Progress, RunRequest, RunResult } from './run';
 
 /** The matrix kernel a worker runs (see src/kernels). */
@@ -28,6 +29,8 @@ export interface WorkerStartData {
 export type ToWorker =
   /** Run one layer (the worker answers `runResult` or `error`, with `progress` on the way). */
   | { type: 'run'; id: number; request: RunRequest }
+  /** Run a whole model on text to a block's FFN (answered by `modelResult` or `error`, with `progress`). */
+  | { type: 'runModel'; id: number; request: ModelRunRequest }
   /** Inspect a file (answered by `inspectResult` or `error`). */
   | { type: 'inspect'; id: number; path: string; stats: boolean; memoryBudgetBytes?: number }
   /** Stop request `id`; the worker answers it with a `cancelled` error as soon as it notices. */
@@ -60,6 +63,8 @@ export type FromWorker =
   | { type: 'progress'; id: number; progress: Progress }
   /** Request `id` (a `run`) finished; its typed arrays were transferred. */
   | { type: 'runResult'; id: number; result: RunResult }
+  /** Request `id` (a `runModel`) finished; its typed arrays were transferred. */
+  | { type: 'modelResult'; id: number; result: ModelRunResult }
   /** Request `id` (an `inspect`) finished. */
   | { type: 'inspectResult'; id: number; result: InspectResult }
   /** Request `id` failed (kind `cancelled` when it was cancelled). */

@@ -7,6 +7,7 @@
 import * as os from 'os';
 import { Worker } from 'worker_threads';
 import { FfnLensError } from '../core/errors';
+import type { ModelRunRequest, ModelRunResult } from '../protocol/model';
 import type { InspectResult, Progress, RunRequest, RunResult } from '../protocol/run';
 import type { FromWorker, KernelPath, ToWorker, WorkerError, WorkerKernelInfo, WorkerStartData } from '../protocol/worker';
 
@@ -33,7 +34,7 @@ export interface ComputeClientOptions {
 }
 
 /** The messages that are requests (and get replies). */
-type RequestMessage = Extract<ToWorker, { type: 'run' | 'inspect' }>;
+type RequestMessage = Extract<ToWorker, { type: 'run' | 'runModel' | 'inspect' }>;
 
 interface Pending {
   /** The request as sent, to send again to a fresh worker (see `replaceStuckWorker`). */
@@ -121,6 +122,11 @@ export class ComputeClient {
   /** Runs one layer in the worker. Rejects with FfnLensError kind `cancelled` when `signal` aborts. */
   run(req: RunRequest, opts: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {}): Promise<RunResult> {
     return this.request<RunResult>((id) => ({ type: 'run', id, request: req }), req.file, opts.signal, opts.onProgress);
+  }
+
+  /** Runs a whole model to a block's FFN in the worker (which keeps the model for the next run). */
+  runModel(req: ModelRunRequest, opts: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {}): Promise<ModelRunResult> {
+    return this.request<ModelRunResult>((id) => ({ type: 'runModel', id, request: req }), req.model, opts.signal, opts.onProgress);
   }
 
   /** Lists (and with `stats`, summarises) the tensors of `path` in the worker. */
@@ -257,6 +263,7 @@ export class ComputeClient {
         p.onProgress?.(msg.progress);
         return;
       case 'runResult':
+      case 'modelResult':
       case 'inspectResult':
         this.pending.delete(msg.id);
         this.armIdleStop();

@@ -12,6 +12,8 @@ import { createGemmEngine, lowerThreadPriority } from '../kernels';
 import { inspectFile } from '../pipeline';
 import { runLayerOnEngine } from '../pipeline/engineRun';
 import { HeldWeights } from '../pipeline/heldWeights';
+import { ModelHolder } from '../pipeline/heldModel';
+import { runModel } from '../pipeline/runModel';
 import type { FromWorker, ToWorker, WorkerError, WorkerStartData } from '../protocol/worker';
 
 if (!parentPort) throw new Error('src/worker/worker.ts runs as a worker thread');
@@ -40,6 +42,9 @@ const computeReady = engineReady.then(() => {
 });
 /** The last layer's weights (see heldWeights.ts). */
 const held = new HeldWeights((array) => engine.release(array));
+
+/** The model the panel last ran, kept open with its weights and residuals. */
+const models = new ModelHolder(engine);
 
 /** Requests in flight, so a `cancel` message can abort their I/O. */
 const controllers = new Map<number, AbortController>();
@@ -109,6 +114,16 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
         post({ type: 'runResult', id, result }, transferables(result));
         break;
       }
+      case 'runModel': {
+        await computeReady;
+        const result = await runModel(msg.request, engine, {
+          signal: controller.signal,
+          onProgress: (fraction, message) => post({ type: 'progress', id, progress: { fraction, message, stage: 'compute' } }),
+          holder: models,
+        });
+        post({ type: 'modelResult', id, result }, transferables(result));
+        break;
+      }
       case 'inspect': {
         const result = await inspectFile(msg.path, { stats: msg.stats, signal: controller.signal, memoryBudgetBytes: msg.memoryBudgetBytes });
         post({ type: 'inspectResult', id, result }, transferables(result));
@@ -131,6 +146,7 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'run':
+    case 'runModel':
     case 'inspect':
       void handle(msg);
       break;

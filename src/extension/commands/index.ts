@@ -4,6 +4,8 @@ import { changeActivation } from './changeActivation';
 import { chooseInputs } from './chooseInputs';
 import type { CommandDeps } from './deps';
 import { explore } from './explore';
+import { exploreModel } from './exploreModel';
+import { traceSelection } from './traceSelection';
 import { exportTrace } from './exportTrace';
 import { inspect } from './inspect';
 import { lastRun } from './lastRun';
@@ -24,6 +26,8 @@ const HANDLERS: Record<CommandId, Handler> = {
   [Commands.showLog]: showLog,
   [Commands.showPanel]: showPanel,
   [Commands.lastRun]: lastRun,
+  [Commands.exploreModel]: exploreModel,
+  [Commands.traceSelection]: traceSelection,
 };
 
 /** Runs command `id` with the arguments VS Code passed. */

@@ -13,6 +13,7 @@ import { uriFromArg } from '../files';
 import { log } from '../log';
 import type { Session } from '../session';
 import { localResourceRoots, panelHtml } from './html';
+import { isModelRun } from './modelPayload';
 import { buildRunView, heatmapWindow, neuronView, RunViewSummary, summarize } from './payload';
 
 /** What the panel last sent and what the webview reported back, for the `_lastRun` test command. */
@@ -169,6 +170,23 @@ export class FfnPanel implements vscode.Disposable {
       case 'export':
         void vscode.commands.executeCommand(Commands.exportTrace);
         return;
+      case 'prompt':
+      case 'block':
+      case 'ablate': {
+        const current = this.session.request;
+        const model = current?.model;
+        if (!current || !model) return;
+        // A new prompt or block starts without an ablation; an ablation keeps prompt and block.
+        const next =
+          msg.type === 'prompt'
+            ? { ...model, text: msg.text, ablate: [] }
+            : msg.type === 'block'
+              ? { ...model, block: msg.block, ablate: [] }
+              : { ...model, ablate: msg.units };
+        if (r && isModelRun(r) && (next.block >= r.blocks || next.ablate.some((u) => u >= r.dFf))) return;
+        void this.session.run({ ...current, model: next });
+        return;
+      }
       case 'rendered':
         this.report.rendered = { layer: msg.layer, tokens: msg.tokens, nonBlank: msg.nonBlank, ms: msg.ms, at: performance.now() };
         log().debug(`panel drew ${msg.layer} (${msg.tokens} tokens) in ${msg.ms.toFixed(0)} ms`);

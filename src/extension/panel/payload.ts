@@ -4,6 +4,7 @@
  * Pure functions, no `vscode` import.
  */
 import type { ActivationName } from '../../core/types';
+import { buildModelView, isModelRun, summarizeModel, type ModelSummary } from './modelPayload';
 import type { RunResult } from '../../protocol/run';
 import type { HeatmapWindow, NeuronView, PanelRequest, RunView, UnitSort } from '../../protocol/webview';
 
@@ -169,6 +170,8 @@ export function buildRunView(r: RunResult, request: PanelRequest, fileName: stri
     heatmap: heatmapWindow(r, 'firing', 0, r.dFf),
     warnings: r.warnings,
     timings: r.timings,
+    // A whole model: readable tokens on the charts, and the prompt, chips and predictions.
+    ...(isModelRun(r) ? { tokens: r.tokenText, model: buildModelView(r, request) } : {}),
   };
 }
 
@@ -187,6 +190,8 @@ export function neuronView(r: RunResult, index: number): NeuronView | undefined 
 
 /** A plain-JSON summary of a RunView, for the `_lastRun` test command. */
 export interface RunViewSummary {
+  /** Whole-model runs: the block, tokens and predictions. */
+  model?: ModelSummary;
   file: string;
   layer: string;
   activation: string;
@@ -235,5 +240,6 @@ export function summarize(v: RunView): RunViewSummary {
     heatmap: { rows: h.rows, cols: h.cols, start: h.start, end: h.end, sort: h.sort },
     cutBins: v.cut.before.length,
     warnings: v.warnings,
+    ...(v.model ? { model: summarizeModel(v.model) } : {}),
   };
 }
