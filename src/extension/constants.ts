@@ -34,6 +34,12 @@ export const VIEWER_VIEW_TYPE = 'ffnLens.weightViewer';
  */
 export const VIEWER_STATE_COMMAND = 'ffnLens._viewerState';
 
+/**
+ * Internal, for tests (not in package.json): `(message)`. Feeds `message` to the panel as if its
+ * webview had posted it (validated the same way); resolves once the run it started, if any, settles.
+ */
+export const PANEL_MESSAGE_COMMAND = 'ffnLens._panelMessage';
+
 /** The panel's webview type (also in `activationEvents` as onWebviewPanel:...). */
 export const PANEL_VIEW_TYPE = 'ffnLens.panel';
 

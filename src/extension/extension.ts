@@ -8,7 +8,7 @@
  * ids in constants.ts (the rest are type imports).
  */
 import * as vscode from 'vscode';
-import { Commands, isJsonDocument, JSON_LANGUAGES, PANEL_VIEW_TYPE, VIEWER_STATE_COMMAND, VIEWER_VIEW_TYPE } from './constants';
+import { Commands, isJsonDocument, JSON_LANGUAGES, PANEL_VIEW_TYPE, VIEWER_STATE_COMMAND, PANEL_MESSAGE_COMMAND, VIEWER_VIEW_TYPE } from './constants';
 import type { Features } from './features';
 import type { WeightDocument } from './viewer/document';
 
@@ -49,6 +49,7 @@ export function activate(context: vscode.ExtensionContext): void {
     { dispose: () => inlayChanged.forEach((d) => d.dispose()) },
     ...Object.values(Commands).map((id) => vscode.commands.registerCommand(id, (...args: unknown[]) => load().command(id, args))),
     vscode.commands.registerCommand(VIEWER_STATE_COMMAND, (uri?: unknown, message?: unknown) => load().viewerState(uri, message)),
+    vscode.commands.registerCommand(PANEL_MESSAGE_COMMAND, (message?: unknown) => load().panelMessage(message)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       deserializeWebviewPanel: (panel, state) => load().panelSerializer.deserializeWebviewPanel(panel, state),
     }),

@@ -27,6 +27,8 @@ import { createWeightViewer, type WeightViewer } from './viewer/register';
 export interface Features extends vscode.Disposable {
   command(id: CommandId, args: unknown[]): unknown;
   viewerState(uri?: unknown, message?: unknown): Promise<unknown>;
+  /** Feeds a message to the panel as its webview would (tests); resolves when the run it starts settles. */
+  panelMessage(message: unknown): Promise<unknown>;
   readonly hover: vscode.HoverProvider;
   readonly inlayHints: ShapeInlayHintsProvider;
   readonly codeLens: vscode.CodeLensProvider;
@@ -76,6 +78,7 @@ export function createFeatures(context: vscode.ExtensionContext, report: Activat
   return {
     command: (id, args) => runCommand(deps, id, args),
     viewerState: (uri, message) => viewer.state(uri, message),
+    panelMessage: async (message) => (FfnPanel.instance ? FfnPanel.instance.simulate(message) : { ok: false, error: 'no panel' }),
     hover: new WeightHoverProvider(jsonCache),
     inlayHints,
     codeLens: new LayerCodeLensProvider(jsonCache),

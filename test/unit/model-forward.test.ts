@@ -11,6 +11,8 @@ import * as path from 'path';
 import { createGemmEngine, bestPath, detectWasmFeatures, type GemmEngine } from '../../src/kernels';
 import { modelForward } from '../../src/model/forward';
 import { openModel, type OpenModel } from '../../src/model/open';
+import { ModelHolder } from '../../src/pipeline/heldModel';
+import { runModel } from '../../src/pipeline/runModel';
 import { refForward, type RefForward } from '../helpers/refModel';
 import { logSoftmax } from '../helpers/refBlocks';
 import { makeTinyModel, writeHfFolder, writeLlamaGguf, type Arch, type TinyModel } from '../helpers/tinyModels';
@@ -151,4 +153,35 @@ describe('model: streamed forward pass against the float64 reference', function 
     assert.deepStrictEqual(got.next?.map((t) => t.id), order.slice(0, 5), `top-5 ids (${tiny.arch})`);
     got.next?.forEach((t) => assert.ok(Math.abs(t.prob - probs[t.id]) < 1e-4, `p(${t.id}) = ${t.prob} vs ${probs[t.id]}`));
   }
+});
+
+describe('model: the worker keeps the model, its weights and the residuals of the last prompt', function () {
+  this.timeout(60000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-model-held-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('re-runs from the cached residuals and kept weights give the same numbers as fresh runs', async () => {
+    const tiny = makeTinyModel('qwen2', { seed: 31, layers: 4 });
+    const folder = path.join(dir, 'qwen');
+    fs.mkdirSync(folder);
+    writeHfFolder(folder, tiny);
+    const engine = createGemmEngine({ path: bestPath(detectWasmFeatures()) === 'ts' ? 'ts' : 'auto', threads: 2 });
+    const holder = new ModelHolder(engine);
+    try {
+      const req = (layer: number, ablate?: number[]) => ({ model: folder, input: { kind: 'ids' as const, ids: IDS }, layer, predict: 3, ablate, memoryBudgetBytes: 64 << 20 });
+      const held = [await runModel(req(3), engine, { holder }), await runModel(req(1), engine, { holder }), await runModel(req(2, [1, 2]), engine, { holder })];
+      const fresh = [await runModel(req(3), engine), await runModel(req(1), engine), await runModel(req(2, [1, 2]), engine)];
+      held.forEach((h, i) => {
+        assert.deepStrictEqual(Array.from(h.hidden), Array.from(fresh[i].hidden), `run ${i}: hidden`);
+        assert.deepStrictEqual(Array.from(h.residual), Array.from(fresh[i].residual), `run ${i}: residual`);
+        assert.deepStrictEqual(h.next, fresh[i].next, `run ${i}: next`);
+      });
+      assert.deepStrictEqual(held[2].nextBaseline, fresh[2].nextBaseline);
+      // and still the reference's numbers
+      close('held run, block 1 hidden', held[1].hidden, refForward(tiny, IDS).ffn[1].hidden);
+    } finally {
+      await holder.drop();
+      await engine.dispose();
+    }
+  });
 });

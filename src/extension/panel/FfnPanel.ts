@@ -11,7 +11,7 @@ import { HostToWebview, parseWebviewMessage, PanelRequest, RunView, WebviewToHos
 import { Commands, EXTENSION_NAME, PANEL_VIEW_TYPE } from '../constants';
 import { uriFromArg } from '../files';
 import { log } from '../log';
-import type { Session } from '../session';
+import type { RunOutcome, Session } from '../session';
 import { localResourceRoots, panelHtml } from './html';
 import { isModelRun } from './modelPayload';
 import { buildRunView, heatmapWindow, neuronView, RunViewSummary, summarize } from './payload';
@@ -125,17 +125,23 @@ export class FfnPanel implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
-  private receive(raw: unknown): void {
+  private receive(raw: unknown): Promise<RunOutcome | undefined> | undefined {
     const msg = parseWebviewMessage(raw);
     if (!msg) {
       this.report.rejected++;
       log().warn(`ignored a malformed message from the panel: ${JSON.stringify(raw)?.slice(0, 200)}`);
-      return;
+      return undefined;
     }
-    this.handle(msg);
+    return this.handle(msg);
   }
 
-  private handle(msg: WebviewToHost): void {
+  /** A message as if the webview had posted it (the tests' `_panelMessage`); the run it starts, if any. */
+  async simulate(raw: unknown): Promise<RunOutcome | { ok: false; error: string } | undefined> {
+    const run = this.receive(raw);
+    return run ? await run : parseWebviewMessage(raw) ? undefined : { ok: false, error: 'rejected' };
+  }
+
+  private handle(msg: WebviewToHost): Promise<RunOutcome | undefined> | undefined {
     const r = this.session.result;
     switch (msg.type) {
       case 'ready':
@@ -184,8 +190,7 @@ export class FfnPanel implements vscode.Disposable {
               ? { ...model, block: msg.block, ablate: [] }
               : { ...model, ablate: msg.units };
         if (r && isModelRun(r) && (next.block >= r.blocks || next.ablate.some((u) => u >= r.dFf))) return;
-        void this.session.run({ ...current, model: next });
-        return;
+        return this.session.run({ ...current, model: next });
       }
       case 'rendered':
         this.report.rendered = { layer: msg.layer, tokens: msg.tokens, nonBlank: msg.nonBlank, ms: msg.ms, at: performance.now() };
