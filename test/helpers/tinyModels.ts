@@ -6,6 +6,7 @@
  * wrong norm convention changes every output. Writers of these models to files are in
  * tinyModelFiles.ts (re-exported here); the float64 forward pass that reads them is refModel.ts.
  */
+import { refF16 } from './fuzz';
 import { bf16Bits, f16Bits } from './binaryWriters';
 import { TORCH_DTYPE } from './tinyModelFiles';
 
@@ -225,15 +226,8 @@ export function makeTinyModel(arch: Arch, opts: TinyModelOptions = {}): TinyMode
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** The value of IEEE half bits. */
-export function halfValue(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const mant = bits & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 31) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
+/** The value of IEEE half bits (the definition, shared with the fuzz tests). */
+export const halfValue = refF16;
 
 /** The value of bfloat16 bits. */
 export function bf16Value(bits: number): number {

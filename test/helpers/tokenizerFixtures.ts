@@ -4,7 +4,9 @@
  * byte-level BPE tokenizer.json, a SentencePiece-style vocabulary with `<0xNN>` byte tokens, the
  * same vocabularies as GGUF metadata for test/helpers/ggufWriter.ts, and model folders on disk.
  */
+import * as assert from 'assert';
 import { promises as fs } from 'fs';
+import { isFfnLensError, type FfnLensError } from '../../src/core/errors';
 import * as os from 'os';
 import * as path from 'path';
 import type { KvValue } from './ggufWriter';
@@ -153,4 +155,18 @@ export function covered(text: string, offsets: [number, number][]): string[] {
     last = e;
     return text.slice(s, e);
   });
+}
+
+/** Expects `fn` to throw (or reject with) an FfnLensError whose message matches `pattern`. */
+export async function refuses(fn: () => unknown, pattern: RegExp, file?: string): Promise<FfnLensError> {
+  let thrown: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    thrown = e;
+  }
+  assert.ok(isFfnLensError(thrown), `expected an FfnLensError, got ${String(thrown)}`);
+  assert.match(thrown.message, pattern);
+  if (file !== undefined) assert.strictEqual(thrown.file, file);
+  return thrown;
 }

@@ -8,19 +8,8 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { isFfnLensError, type FfnLensError } from '../../src/core/errors';
 import { HF_TOKENIZER_LIMITS, hfTokenizer, loadFolderTokenizer } from '../../src/model/tokenizer';
-import { byteLevelJson, byteLevelTokens, modelFolder, removeModelFolders } from '../helpers/tokenizerFixtures';
+import { byteLevelJson, byteLevelTokens, modelFolder, removeModelFolders, refuses } from '../helpers/tokenizerFixtures';
 
-async function refuses(fn: () => unknown, pattern: RegExp): Promise<FfnLensError> {
-  let thrown: unknown;
-  try {
-    await fn();
-  } catch (e) {
-    thrown = e;
-  }
-  assert.ok(isFfnLensError(thrown), `expected an FfnLensError, got ${String(thrown)}`);
-  assert.match(thrown.message, pattern);
-  return thrown;
-}
 
 const tokens = byteLevelTokens(['he']);
 const json = (): Record<string, unknown> => byteLevelJson(tokens, ['h e']);

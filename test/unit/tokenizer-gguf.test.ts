@@ -9,23 +9,10 @@ import { GGUF_LIMITS, openGgufSource } from '../../src/formats/gguf';
 import { GGUF_TOKENIZER_PREFIX, ggufTokenizer, hfTokenizer, loadGgufTokenizer } from '../../src/model/tokenizer';
 import { memoryGrowth } from '../helpers/fuzz';
 import { buildGguf, removeTempFiles, writeTemp, type KvValue } from '../helpers/ggufWriter';
-import { bl, byteLevelJson, byteLevelTokens, gpt2Kv, kvMetadata, llamaKv, spmVocab } from '../helpers/tokenizerFixtures';
+import { bl, byteLevelJson, byteLevelTokens, gpt2Kv, kvMetadata, llamaKv, spmVocab, refuses } from '../helpers/tokenizerFixtures';
 
 const byte = (ch: string): number => ch.charCodeAt(0);
 
-/** Expects `fn` to throw (or reject with) an FfnLensError whose message matches `pattern`. */
-async function refuses(fn: () => unknown, pattern: RegExp, file?: string): Promise<FfnLensError> {
-  let thrown: unknown;
-  try {
-    await fn();
-  } catch (e) {
-    thrown = e;
-  }
-  assert.ok(isFfnLensError(thrown), `expected an FfnLensError, got ${String(thrown)}`);
-  assert.match(thrown.message, pattern);
-  if (file !== undefined) assert.strictEqual(thrown.file, file);
-  return thrown;
-}
 
 describe('tokenizer: GGUF vocabularies', () => {
   after(removeTempFiles);
