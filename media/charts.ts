@@ -180,6 +180,8 @@ export class Charts {
     };
     (opts.scales as Record<string, Record<string, unknown>>).x.title = { display: true, text: '|h| × ‖W2 row‖', color: this.theme.muted };
     (opts.scales as Record<string, Record<string, unknown>>).y.title = { display: true, text: 'unit', color: this.theme.muted };
+    // the bars lie along x: the unit labels are y's categories (base() made y a linear value axis)
+    (opts.scales as Record<string, Record<string, unknown>>).y.type = 'category';
     return {
       type: 'bar',
       data: {

@@ -26,19 +26,23 @@ export class Controls {
   private readonly runButton = h('button', { type: 'button', class: 'primary' }, 'Run');
   private readonly randomBox = h('span', { class: 'random', hidden: true });
   private readonly describe = h('span', { class: 'inputs-now' });
+  /** What only a single layer uses: a model run picks its block with the slider and its inputs with the prompt. */
+  private readonly layerOnly: HTMLElement[] = [];
 
   constructor(cb: ControlCallbacks) {
     const pick = h('button', { type: 'button', title: 'Pick a JSON {tokens?, inputs} or .npy T x d_model file' }, 'Inputs file…');
     const exportButton = h('button', { type: 'button', title: 'Save the whole trace as JSON' }, 'Export trace…');
     this.randomBox.append(h('label', {}, 'T ', this.tokens), h('label', {}, 'seed ', this.seed));
+    const labels = [h('label', { for: 'ctl-layer' }, 'Layer'), h('label', { for: 'ctl-activation' }, 'Activation'), h('label', { for: 'ctl-inputs' }, 'Inputs')];
+    this.layerOnly.push(...labels, this.layer, this.activation, this.inputs, this.runButton, pick, this.describe);
     this.element = h(
       'form',
       { class: 'controls', 'aria-label': 'run controls' },
-      h('label', { for: 'ctl-layer' }, 'Layer'),
+      labels[0],
       this.layer,
-      h('label', { for: 'ctl-activation' }, 'Activation'),
+      labels[1],
       this.activation,
-      h('label', { for: 'ctl-inputs' }, 'Inputs'),
+      labels[2],
       this.inputs,
       this.randomBox,
       this.runButton,
@@ -72,8 +76,9 @@ export class Controls {
     }
   }
 
-  /** Fills the controls from a run. */
+  /** Fills the controls from a run (a model run keeps only Export). */
   show(r: RunView): void {
+    for (const el of this.layerOnly) el.hidden = r.model !== undefined;
     this.layer.replaceChildren(...r.layers.map((l) => h('option', { value: l.id, selected: l.id === r.layer.id }, l.label)));
     this.layer.value = r.layer.id;
     const gated = r.layer.kind === 'gated';
@@ -95,6 +100,7 @@ export class Controls {
     this.randomBox.hidden = true;
   }
 
+  /** Run is disabled while a run is in flight. */
   setBusy(busy: boolean): void {
     this.runButton.disabled = busy;
     this.runButton.textContent = busy ? 'Running…' : 'Run';

@@ -37,3 +37,17 @@ export function chartBox(label: string, height = 220): { box: HTMLElement; canva
   box.style.height = `${height}px`;
   return { box, canvas };
 }
+
+/**
+ * A token's text with its whitespace made visible: `·` for a space, `↵` for a newline, `⇥` for a
+ * tab, control characters as their Unicode pictures (␀…␟), and `∅` for an empty token.
+ */
+export function visibleText(s: string): string {
+  if (s === '') return '∅';
+  return s
+    .replace(/\r\n|[\r\n]/g, '↵')
+    .replace(/\t/g, '⇥')
+    .replace(/[ \u00a0]/g, '·')
+    .replace(/[\u0000-\u001f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0)))
+    .replace(/\u007f/g, '␡');
+}

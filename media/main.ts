@@ -3,12 +3,17 @@
  * the five sections of a run, the heatmap windows and neurons it asks for. Controls re-run the
  * layer through the host. View state (zoom, token, neuron) survives hiding via setState; when the
  * charts are drawn, <body> gets data-ready="true", data-tokens and data-layer (tests wait on them).
+ * A model run adds the prompt card and the next-token box above, an ablation row under the top
+ * neurons, and data-model="true", data-block, data-next (top next token id) and data-ablated.
  */
 import type { HostToWebview, NeuronView, PanelState, RunView, UnitSort } from '../src/protocol/webview';
+import { AblationRow, toggleUnit } from './ablation';
 import { Charts } from './charts';
 import { Controls } from './controls';
 import { chartBox, fmt, h, pct, section } from './dom';
 import { Heatmap } from './heatmap';
+import { markModel, ModelControls } from './modelControls';
+import { NextTokens } from './nextTokens';
 import { readTheme, watchTheme } from './theme';
 import { loadState, post, saveState } from './vscode';
 
@@ -16,6 +21,8 @@ let state: PanelState = loadState();
 let run: RunView | undefined;
 let token = state.view?.token ?? 0;
 let neuron: number | null = state.view?.neuron ?? null;
+/** The ablation last asked for, until its run (or an error) arrives. */
+let pendingAblate: number[] | undefined;
 let theme = readTheme();
 
 const app = document.getElementById('app') as HTMLElement;
@@ -40,6 +47,15 @@ const heatmap = new Heatmap(theme, {
   selectNeuron: (i) => selectNeuron(i),
 });
 
+const modelControls = new ModelControls({
+  prompt: (text) => post({ type: 'prompt', text }),
+  block: (block) => post({ type: 'block', block }),
+  selectToken: (t) => selectToken(t),
+});
+const nextTokens = new NextTokens(() => ablate([]));
+const ablation = new AblationRow({ selectNeuron: (i) => selectNeuron(i), toggle: (unit) => toggleAblation(unit) });
+const modelArea = h('div', { class: 'model-grid', hidden: true }, modelControls.element, nextTokens.element);
+
 const stages = chartBox('norm of each token through the stages', 240);
 const sparsity = chartBox('sparsity per token', 200);
 const firing = chartBox('firing rate histogram', 200);
@@ -61,6 +77,7 @@ const charts = new Charts(
 const body = h(
   'div',
   { class: 'content', hidden: true },
+  modelArea,
   section('stages', '1 · Expand → filter → condense', 'How large each token’s vector is at every stage (L2 norm), with each stage’s width.', stages.box),
   section('heatmap', '2 · Activations after the filter', 'Tokens × hidden units of what W2 receives; columns pool many units (largest |h|) until you zoom in.', heatmap.element),
   section(
@@ -78,6 +95,7 @@ const body = h(
     'Units ranked by |h| × ‖row of W2‖, the size of what each writes into the output.',
     h('label', { class: 'inline' }, 'Token ', tokenSelect),
     top.box,
+    ablation.element,
     neuronTitle,
     neuronChart.box,
   ),
@@ -96,6 +114,8 @@ function selectToken(t: number): void {
   token = t;
   tokenSelect.value = String(t);
   charts.showToken(t);
+  modelControls.selectToken(t);
+  showAblation();
   remember();
 }
 
@@ -104,11 +124,40 @@ function selectNeuron(i: number): void {
   neuron = i;
   neuronTitle.textContent = `Unit #${i} on every token:`;
   post({ type: 'neuron', index: i });
+  showAblation();
   remember();
 }
 
+/** The units of the shown block ablated now: the ones asked for, else the ones the run has. */
+function ablatedNow(): number[] {
+  return pendingAblate ?? run?.model?.ablated ?? [];
+}
+
+function showAblation(): void {
+  ablation.show(run, token, neuron, ablatedNow());
+}
+
+function ablate(units: number[]): void {
+  if (!run?.model) return;
+  pendingAblate = units;
+  post({ type: 'ablate', units });
+  showAblation();
+}
+
+/** Adds `unit` to the ablated units or takes it out: what every "Ablate unit N" does. */
+function toggleAblation(unit: number): void {
+  ablate(toggleUnit(ablatedNow(), unit));
+}
+
 function sameRequest(a: PanelState['request'], b: RunView['request']): boolean {
-  return !!a && a.file === b.file && a.layer === b.layer && a.activation === b.activation && JSON.stringify(a.inputs) === JSON.stringify(b.inputs);
+  return (
+    !!a &&
+    a.file === b.file &&
+    a.layer === b.layer &&
+    a.activation === b.activation &&
+    JSON.stringify(a.inputs) === JSON.stringify(b.inputs) &&
+    a.model?.block === b.model?.block
+  );
 }
 
 function showRun(r: RunView): void {
@@ -116,11 +165,14 @@ function showRun(r: RunView): void {
   document.body.dataset.ready = 'false';
   const keepView = sameRequest(state.request, r.request) && state.view;
   run = r;
+  pendingAblate = undefined;
   banner.hidden = true;
   placeholder.hidden = true;
   body.hidden = false;
   title.textContent = `${r.layer.id} · ${r.fileName}`;
+  const m = r.model;
   meta.textContent =
+    (m ? `${m.architecture} · block ${m.block} of ${m.blocks} · ` : '') +
     `${r.format} · ${r.layer.kind} (${r.layer.convention}) · ${r.layer.dModel} → ${r.layer.dFf} → ${r.layer.dModel} · ${r.activation} · ` +
     `${r.tokens.length} tokens · load ${fmt(r.timings.loadMs, 3)} ms, compute ${fmt(r.timings.computeMs, 3)} ms`;
   controls.show(r);
@@ -137,12 +189,18 @@ function showRun(r: RunView): void {
   neuron = keepView ? neuron : null;
   tokenSelect.value = String(token);
   charts.show(r, token);
+  modelArea.hidden = !m;
+  if (m) {
+    modelControls.show(m, token);
+    nextTokens.show(m);
+  }
   heatmap.show(r.heatmap, r.tokens, r.maxAbsHidden);
   if (keepView && state.view && (state.view.start !== 0 || state.view.end !== r.layer.dFf || state.view.sort !== 'firing')) {
     post({ type: 'heatmap', sort: state.view.sort as UnitSort, start: state.view.start, end: Math.min(state.view.end, r.layer.dFf) });
   }
   if (neuron !== null && neuron < r.layer.dFf) selectNeuron(neuron);
   else neuronTitle.textContent = 'Click a bar above (or a single unit in the heatmap) to see that unit on every token.';
+  showAblation();
   remember();
   // after layout and paint: mark ready and tell the host what was drawn
   requestAnimationFrame(() =>
@@ -153,6 +211,7 @@ function showRun(r: RunView): void {
       document.body.dataset.tokens = String(r.tokens.length);
       document.body.dataset.layer = r.layer.id;
       document.body.dataset.activation = r.activation;
+      markModel(r.model);
       post({ type: 'rendered', layer: r.layer.id, tokens: r.tokens.length, nonBlank, ms: performance.now() - started });
     }),
   );
@@ -180,11 +239,15 @@ function receive(msg: HostToWebview): void {
     case 'busy':
       status.textContent = msg.message ?? '';
       controls.setBusy(msg.message !== null);
+      modelControls.setBusy(msg.message !== null);
       return;
     case 'error':
       banner.textContent = msg.message;
       banner.hidden = false;
       controls.setBusy(false);
+      modelControls.setBusy(false);
+      pendingAblate = undefined;
+      showAblation();
       return;
     case 'empty':
       placeholder.textContent = msg.message;
