@@ -2,7 +2,8 @@
  * `npm run bench`: FFN Lens against numpy on issue 5's shapes, one layer of a generated ~1 GB
  * GPT-2-sized safetensors file (time, peak RSS, bytes read), and how long the calling thread's
  * event loop stalls while the compute worker runs a B-sized layer, and whole `ffn-lens run`
- * processes against a numpy script (`npm run bench -- process` runs that part alone). Prints markdown tables.
+ * processes against a numpy script (`npm run bench -- process` runs that part alone), and whole models
+ * against PyTorch scripts (`npm run bench -- model`). Prints markdown tables.
  * A benchmark, not a test: nothing here passes or fails.
  */
 import * as esbuild from 'esbuild';
@@ -16,6 +17,7 @@ import type { RunRequest } from '../src/protocol/run';
 import { benchFfn, type FfnTiming } from './ffnBench';
 import { bTensors, gpt2Tensors, writeSafetensors } from './files';
 import { runNumpy } from './numpy';
+import { modelSection } from './modelBench';
 import { processSection } from './processBench';
 import { CASES, flops, fmtMiB, fmtMs, median } from './shapes';
 
@@ -163,11 +165,16 @@ async function main(): Promise<void> {
     processSection(cli, work, log);
     return;
   }
+  if (only === 'model') {
+    await modelSection(cli, work, log);
+    return;
+  }
   await ffnSection();
   const gpt2 = layerSection(child);
   await clientSection(worker, gpt2);
   log();
   processSection(cli, work, log);
+  await modelSection(cli, work, log);
   log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes on this machine skew every figure)`);
 }
 

@@ -79,7 +79,7 @@ function modelRunToText(r: ModelRunResult): string {
   const head = `model: ${r.file} (${r.architecture}, ${r.blocks} blocks)  block ${r.layer.index} of ${r.blocks}: its FFN on the real input\n`;
   const parts = [head + runToText(shown)];
   const table = (title: string, next: NonNullable<ModelRunResult['next']>): string =>
-    `${title}\n` + renderTable([{ title: 'id', align: 'right' }, { title: 'token' }, { title: 'p', align: 'right' }], next.map((t) => [String(t.id), JSON.stringify(t.token), fmt(t.prob)])) + '\n';
+    `${title}\n` + renderTable([{ title: 'id', align: 'right' }, { title: 'token' }, { title: 'p', align: 'right' }], next.map((t) => [String(t.id), JSON.stringify(t.text), fmt(t.prob)])) + '\n';
   if (r.nextBaseline) parts.push(table('next token, baseline:', r.nextBaseline));
   if (r.next) parts.push(table(r.ablated ? `next token with units ${r.ablated.join(', ')} of block ${r.layer.index} ablated:` : 'next token:', r.next));
   return parts.join('\n');

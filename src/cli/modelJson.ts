@@ -20,6 +20,11 @@ export function tokenizeToJson(e: Encoding): TokenizeJson {
   return { ids: e.ids, tokens: e.tokens, offsets: e.offsets };
 }
 
+/** One next token in the contract's form. */
+export type NextJson = Pick<NextTokenInfo, 'id' | 'token' | 'prob'>;
+
+const nextJson = (n: NextTokenInfo[]): NextJson[] => n.map((t) => ({ id: t.id, token: t.token, prob: t.prob }));
+
 /** `run <model> --json`. */
 export interface ModelRunJson extends RunJson {
   inputSource: 'model';
@@ -27,8 +32,8 @@ export interface ModelRunJson extends RunJson {
   blocks: number;
   tokenIds: number[];
   offsets: [number, number][];
-  next?: NextTokenInfo[];
-  nextBaseline?: NextTokenInfo[];
+  next?: NextJson[];
+  nextBaseline?: NextJson[];
   ablated?: number[];
   input?: (number | null)[][];
   up?: (number | null)[][];
@@ -42,8 +47,8 @@ export function modelRunToJson(r: ModelRunResult, full: boolean, engine: 'wasm' 
   const base = runToJson(r, full, engine);
   const T = r.tokens.length;
   const doc: ModelRunJson = { ...base, inputSource: 'model', architecture: r.architecture, blocks: r.blocks, tokenIds: r.tokenIds, offsets: r.offsets };
-  if (r.next) doc.next = r.next;
-  if (r.nextBaseline) doc.nextBaseline = r.nextBaseline;
+  if (r.next) doc.next = nextJson(r.next);
+  if (r.nextBaseline) doc.nextBaseline = nextJson(r.nextBaseline);
   if (r.ablated) doc.ablated = r.ablated;
   if (full) {
     doc.input = rows(r.input, T, r.dModel);

@@ -90,7 +90,7 @@ export function requestIds(model: OpenModel, req: ModelRunRequest): { ids: numbe
 const tokenName = (model: OpenModel, id: number): string => model.tokenizer.vocabString(id) ?? model.tokenizer.display(id);
 
 function named(model: OpenModel, next: NextToken[] | undefined): NextTokenInfo[] | undefined {
-  return next?.map((t) => ({ id: t.id, token: tokenName(model, t.id), prob: t.prob }));
+  return next?.map((t) => ({ id: t.id, token: tokenName(model, t.id), text: model.tokenizer.display(t.id), prob: t.prob }));
 }
 
 /** Runs a model request on `engine`; always closes the model. */

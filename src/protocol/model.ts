@@ -31,6 +31,8 @@ export interface NextTokenInfo {
   id: number;
   /** The token's vocabulary string (its id as `#id` when the model has no vocabulary). */
   token: string;
+  /** Its readable text (bytes decoded, Ġ and ▁ as spaces), for display. */
+  text: string;
   prob: number;
 }
 

@@ -12,12 +12,7 @@ export function isModelRun(r: RunResult): r is ModelRunResult {
   return (r as Partial<ModelRunResult>).inputSource === 'model';
 }
 
-/** Readable text for a vocabulary string: byte-level Ġ/Ċ and SentencePiece ▁ as the characters they stand for. */
-function readable(token: string): string {
-  return token.replace(/Ġ/g, ' ').replace(/Ċ/g, '\n').replace(/▁/g, ' ');
-}
-
-const view = (next: NextTokenInfo[] | undefined): NextTokenView[] => (next ?? []).map((t) => ({ id: t.id, text: readable(t.token), prob: t.prob }));
+const view = (next: NextTokenInfo[] | undefined): NextTokenView[] => (next ?? []).map((t) => ({ id: t.id, text: t.text, prob: t.prob }));
 
 export function buildModelView(r: ModelRunResult, request: PanelRequest): ModelView {
   const offsets = new Int32Array(r.offsets.length * 2);
