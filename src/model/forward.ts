@@ -164,7 +164,7 @@ async function projections(w: ModelWeights, spec: ModelSpec, bt: BlockTensors, h
 }
 
 /** The block's FFN through the FFN core, each matrix streamed in as forwardSteps asks for it. */
-async function ffn(w: ModelWeights, spec: ModelSpec, bt: BlockTensors, input: Float32Array, rows: number, ablate?: { units: readonly number[]; fromRow: number }): Promise<{ trace: FfnTrace; norms?: Float64Array }> {
+async function ffn(w: ModelWeights, spec: ModelSpec, bt: BlockTensors, input: Float32Array, rows: number, traced: boolean, ablate?: { units: readonly number[]; fromRow: number }): Promise<{ trace: FfnTrace; norms?: Float64Array }> {
   const { dModel: d, dFf } = spec;
   const mlp = bt.mlp;
   const biases = {
@@ -187,7 +187,8 @@ async function ffn(w: ModelWeights, spec: ModelSpec, bt: BlockTensors, input: Fl
       held = undefined;
       const [l, k, n] = tensorOf[step.value];
       held = await w.matrix(l.weight, l.layout, k, n);
-      if (step.value === 'w2') norms = held.prepared?.layout === 'panels' ? preparedW2RowNorms(held.prepared) : w2RowNorms(held.plain, k, n);
+      // the norms of the down projection's rows rank the traced block's neurons; no other block needs them
+      if (traced && step.value === 'w2') norms = held.prepared?.layout === 'panels' ? preparedW2RowNorms(held.prepared) : w2RowNorms(held.plain, k, n);
       step = steps.next(held);
     }
     return { trace: step.value, norms };
@@ -228,7 +229,7 @@ async function runBlock(
     mlpIn = await norm(w, spec, bt.ffnNorm, out, rows);
   }
   const ablate = capture?.ablate?.length && sequences === 2 ? { units: capture.ablate, fromRow: T } : undefined;
-  const { trace, norms } = await ffn(w, spec, bt, mlpIn, rows, ablate);
+  const { trace, norms } = await ffn(w, spec, bt, mlpIn, rows, !!capture, ablate);
   for (let i = 0; i < out.length; i++) out[i] += trace.output[i];
   if (!capture) return { x: out };
   // The trace of the baseline copy (the first T rows) is what the run shows.
