@@ -62,7 +62,32 @@ export interface TokenizeCommand {
 /** Text given inline or in a file (read by the command), or token ids. */
 export type TextOrIds = { kind: 'text'; text: string } | { kind: 'textFile'; path: string } | { kind: 'ids'; ids: number[] };
 
-export type CliCommand = InspectCommand | RunCommand | RunModelCommand | TokenizeCommand | { command: 'help' } | { command: 'version' };
+/** `neuron <model> --layer L --neuron I`: what a unit writes into the vocabulary and reads from it. */
+export interface NeuronCommand {
+  command: 'neuron';
+  model: string;
+  layer: number;
+  neuron: number;
+  top: number;
+  raw: boolean;
+  json: boolean;
+}
+
+/** `scan <model> --layer L --corpus DIR|FILE...`: where units fire hardest across a corpus. */
+export interface ScanCommand {
+  command: 'scan';
+  model: string;
+  layer: number;
+  corpus: string[];
+  ctx: number;
+  top: number;
+  /** Undefined: every unit (--all, the default). */
+  neurons?: number[];
+  threshold?: number;
+  json: boolean;
+}
+
+export type CliCommand = InspectCommand | RunCommand | RunModelCommand | TokenizeCommand | NeuronCommand | ScanCommand | { command: 'help' } | { command: 'version' };
 
 /** Default seed for `--random T` without `--seed`. */
 export const DEFAULT_SEED = 0;
@@ -113,8 +138,10 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     if (!input) throw usage('tokenize needs --text S or --text-file F', file);
     return { command: 'tokenize', model: file, json: flags.has('--json'), input: input as TokenizeCommand['input'] };
   }
+  if (command === 'neuron') return parseNeuron(rest);
+  if (command === 'scan') return parseScan(rest);
   if (command.startsWith('-')) throw usage(`unknown option ${command}: the command comes first (try --help)`);
-  throw usage(`unknown command "${command}" (commands: inspect, run, tokenize)`);
+  throw usage(`unknown command "${command}" (commands: inspect, run, tokenize, neuron, scan)`);
 }
 
 /** --text, --text-file or (with `ids`) --ids: at most one; undefined when none is given. */
@@ -261,4 +288,61 @@ export function parseActivationName(text: string, file?: string): ActivationName
   const name = parseActivation(text);
   if (!name) throw usage(`unknown activation "${text}" (valid: ${ACTIVATIONS.join(', ')})`, file);
   return name;
+}
+
+const NEURON_FLAGS: Record<string, FlagKind> = { '--layer': 'value', '--neuron': 'value', '--top': 'value', '--raw': 'boolean', '--json': 'boolean' };
+const SCAN_FLAGS: Record<string, FlagKind> = { '--layer': 'value', '--ctx': 'value', '--top': 'value', '--neurons': 'value', '--all': 'boolean', '--threshold': 'value', '--json': 'boolean' };
+
+/** The value of a required integer flag. */
+function required(flags: Map<string, string>, flag: string, min: number, file: string): number {
+  const v = flags.get(flag);
+  if (v === undefined) throw usage(`${flag} is required`, file);
+  return parseInteger(flag, v, min, file);
+}
+
+function parseNeuron(rest: readonly string[]): NeuronCommand {
+  const { file, flags } = splitArgs('neuron', rest, NEURON_FLAGS);
+  const top = flags.get('--top');
+  return {
+    command: 'neuron',
+    model: file,
+    layer: required(flags, '--layer', 0, file),
+    neuron: required(flags, '--neuron', 0, file),
+    top: top === undefined ? 10 : parseInteger('--top', top, 1, file),
+    raw: flags.has('--raw'),
+    json: flags.has('--json'),
+  };
+}
+
+/** `--corpus` takes every argument after it up to the next option. */
+function parseScan(rest: readonly string[]): ScanCommand {
+  const corpus: string[] = [];
+  const others: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--corpus') {
+      while (i + 1 < rest.length && !rest[i + 1].startsWith('--')) corpus.push(rest[++i]);
+    } else if (rest[i].startsWith('--corpus=')) corpus.push(rest[i].slice('--corpus='.length));
+    else others.push(rest[i]);
+  }
+  const { file, flags } = splitArgs('scan', others, SCAN_FLAGS);
+  if (corpus.length === 0) throw usage('scan needs --corpus DIR|FILE... (the texts to scan)', file);
+  if (flags.has('--all') && flags.has('--neurons')) throw usage('--neurons and --all cannot be used together', file);
+  const cmd: ScanCommand = {
+    command: 'scan',
+    model: file,
+    layer: required(flags, '--layer', 0, file),
+    corpus,
+    ctx: flags.has('--ctx') ? required(flags, '--ctx', 1, file) : 64,
+    top: flags.has('--top') ? required(flags, '--top', 0, file) : 20,
+    json: flags.has('--json'),
+  };
+  const neurons = flags.get('--neurons');
+  if (neurons !== undefined) cmd.neurons = integerList('--neurons', neurons, file);
+  const threshold = flags.get('--threshold');
+  if (threshold !== undefined) {
+    const x = Number(threshold);
+    if (threshold.trim() === '' || !Number.isFinite(x) || x < 0) throw usage(`--threshold needs a number >= 0, got "${threshold}"`, file);
+    cmd.threshold = x;
+  }
+  return cmd;
 }

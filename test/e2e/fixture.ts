@@ -114,6 +114,25 @@ export async function explorerMenuItem(file: string, name: string, timeoutMs = 9
 }
 
 /**
+ * Right-click `file` in the explorer and choose `name`. A click that lands while the menu is still
+ * settling can be lost (the menu stays open): then the highlighted item is chosen with Enter.
+ */
+export async function chooseExplorerMenu(file: string, name: string): Promise<void> {
+  const item = await explorerMenuItem(file, name);
+  await item.click();
+  const menu = page().getByRole('menu');
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await menu.waitFor({ state: 'hidden', timeout: 3_000 });
+      return;
+    } catch {
+      await item.hover();
+      await page().keyboard.press('Enter');
+    }
+  }
+}
+
+/**
  * Runs a command by its palette title (e.g. "FFN Lens: Open Layer") through the command palette
  * of `p` (default: the window opened last by `openWorkbench()`; bench/ui.ts passes its own).
  */

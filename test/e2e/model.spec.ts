@@ -4,7 +4,7 @@
 // ablated prediction beside the baseline.
 import * as assert from 'assert';
 import type { Frame } from './fixture';
-import { explorerMenuItem, openWorkbench, page, screenshot, webviewFrame } from './fixture';
+import { chooseExplorerMenu, openWorkbench, page, screenshot, webviewFrame } from './fixture';
 
 /** The panel's document once a model run is drawn with `attrs` (e.g. data-block="1"). */
 async function modelPanel(attrs = ''): Promise<Frame> {
@@ -17,7 +17,7 @@ describe('FFN Lens: a whole model on text', () => {
   });
 
   it('right-click tiny-gpt2 -> Explore Model: prompt, chips, slider and next tokens', async () => {
-    await (await explorerMenuItem('tiny-gpt2', 'Explore Model')).click();
+    await chooseExplorerMenu('tiny-gpt2', 'Explore Model');
     const frame = await modelPanel('[data-block="0"]');
     // the model's sample line is the first prompt
     assert.match(await frame.getByRole('textbox', { name: 'prompt' }).inputValue(), /^The whale and the sea/);

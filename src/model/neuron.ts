@@ -1,0 +1,93 @@
+/**
+ * What one FFN unit writes and reads, from the weights alone (issue 12's neuron card):
+ *  - promotes / suppresses: W_U · (g ⊙ w_out_i), where w_out_i is what unit i adds to the residual
+ *    stream (its row of the down projection in [in, out] form), g the final norm's gain ((1 + γ)
+ *    for Gemma; 1 with `raw`) and W_U the unembedding (the head, or the tied embedding);
+ *  - respondsTo: W_E · (g_ffn ⊙ w_in_i), where w_in_i is the unit's row of the up projection (of
+ *    the gate for gated FFNs) and g_ffn the pre-FFN norm's gain: the tokens whose embeddings alone
+ *    excite it.
+ * The vocabulary matrices are streamed a chunk of rows at a time. No `vscode` import.
+ */
+import { FfnLensError } from '../core/errors';
+import type { TensorSource } from '../formats/source';
+import type { OpenModel } from './open';
+import type { LinearTensors, ModelSpec, NormTensors } from './spec';
+
+export interface VocabScore {
+  id: number;
+  token: string;
+  value: number;
+}
+
+export interface NeuronCard {
+  layer: number;
+  neuron: number;
+  promotes: VocabScore[];
+  suppresses: VocabScore[];
+  respondsTo: VocabScore[];
+}
+
+/** Rows of a vocabulary matrix read per chunk: about 16 MiB of float32. */
+const chunkRows = (d: number): number => Math.max(1, Math.floor((4 * 1024 * 1024) / d));
+
+/** Row `i` of a linear map's weight in [in, out] form is column i of an [out, in] tensor, row i of an [in, out] one; `unitAxis` says which axis holds the units. */
+async function unitVector(source: TensorSource, l: LinearTensors, unit: number, unitAxis: 'in' | 'out', inDim: number, outDim: number): Promise<Float32Array> {
+  // The unit's vector is a row of the stored tensor when the units run along its first axis.
+  const stored = l.layout === 'in_out' ? [inDim, outDim] : [outDim, inDim];
+  const unitsFirst = (l.layout === 'in_out') === (unitAxis === 'in');
+  if (unitsFirst && source.readRows) return source.readRows(l.weight, unit, 1);
+  const all = await source.read(l.weight);
+  const [rows, cols] = stored;
+  if (unitsFirst) return all.slice(unit * cols, (unit + 1) * cols);
+  const v = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) v[r] = all[r * cols + unit];
+  return v;
+}
+
+async function gain(source: TensorSource, spec: ModelSpec, n: NormTensors, raw: boolean): Promise<Float32Array> {
+  const d = spec.dModel;
+  if (raw) return new Float32Array(d).fill(1);
+  const g = await source.read(n.weight);
+  return spec.norm.plusOne ? g.map((x) => 1 + x) : g;
+}
+
+/** The `k` largest and `k` smallest of `M · v` over a [V x d] matrix streamed from `name`. */
+export async function vocabExtremes(source: TensorSource, name: string, V: number, v: Float32Array, k: number): Promise<{ top: [number, number][]; bottom: [number, number][] }> {
+  const d = v.length;
+  const scores = new Float64Array(V);
+  const chunk = chunkRows(d);
+  for (let v0 = 0; v0 < V; v0 += chunk) {
+    const n = Math.min(chunk, V - v0);
+    const rows = source.readRows ? await source.readRows(name, v0, n) : (await source.read(name)).subarray(v0 * d, (v0 + n) * d);
+    for (let r = 0; r < n; r++) {
+      let acc = 0;
+      const o = r * d;
+      for (let i = 0; i < d; i++) acc += rows[o + i] * v[i];
+      scores[v0 + r] = acc;
+    }
+  }
+  const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
+  const pick = (ids: number[]): [number, number][] => ids.map((id) => [id, scores[id]]);
+  return { top: pick(order.slice(0, k)), bottom: pick(order.slice(-k).reverse()) };
+}
+
+/** The neuron card of unit `neuron` of block `layer`. */
+export async function neuronCard(model: OpenModel, layer: number, neuron: number, k = 10, raw = false): Promise<NeuronCard> {
+  const { spec, source } = model;
+  if (!Number.isInteger(layer) || layer < 0 || layer >= spec.layers) throw new FfnLensError(`layer ${layer} does not exist: the model has blocks 0..${spec.layers - 1}`, model.path, 'usage');
+  if (!Number.isInteger(neuron) || neuron < 0 || neuron >= spec.dFf) throw new FfnLensError(`neuron ${neuron} does not exist: block ${layer}'s FFN has units 0..${spec.dFf - 1}`, model.path, 'usage');
+  const mlp = spec.block(layer).mlp;
+  const d = spec.dModel;
+  // what unit i writes: its row of the down projection [d_ff x d_model]
+  const wOut = await unitVector(source, mlp.down, neuron, 'in', spec.dFf, d);
+  const g = await gain(source, spec, spec.finalNorm, raw);
+  const out = wOut.map((x, i) => x * g[i]);
+  const name = (id: number): string => model.tokenizer.vocabString(id) ?? model.tokenizer.display(id);
+  const scored = (pairs: [number, number][]): VocabScore[] => pairs.map(([id, value]) => ({ id, token: name(id), value }));
+  const written = await vocabExtremes(source, spec.head, spec.vocabSize, out, k);
+  // what it reads: its row of the gate (gated FFNs) or up projection [d_model x d_ff] -> column i
+  const wIn = await unitVector(source, mlp.gate ?? mlp.up, neuron, 'out', d, spec.dFf);
+  const gIn = await gain(source, spec, spec.block(layer).ffnNorm, false);
+  const read = await vocabExtremes(source, spec.embed, spec.vocabSize, wIn.map((x, i) => x * gIn[i]), k);
+  return { layer, neuron, promotes: scored(written.top), suppresses: scored(written.bottom), respondsTo: scored(read.top) };
+}
