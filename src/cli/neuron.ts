@@ -20,11 +20,13 @@ export async function neuronCommand(cmd: NeuronCommand, io: CliIo): Promise<void
   try {
     const card = await neuronCard(model, cmd.layer, cmd.neuron, cmd.top, cmd.raw);
     if (cmd.json) {
-      io.stdout(JSON.stringify(card) + '\n');
+      // the contract: {layer, neuron, promotes, suppresses, respondsTo}, each entry {id, token, value}
+      const entries = (rows: VocabScore[]) => rows.map((r) => ({ id: r.id, token: r.token, value: r.value }));
+      io.stdout(JSON.stringify({ layer: card.layer, neuron: card.neuron, promotes: entries(card.promotes), suppresses: entries(card.suppresses), respondsTo: entries(card.respondsTo) }) + '\n');
       return;
     }
     const table = (title: string, rows: VocabScore[]): string =>
-      `${title}\n` + renderTable([{ title: 'id', align: 'right' }, { title: 'token' }, { title: 'value', align: 'right' }], rows.map((r) => [String(r.id), JSON.stringify(model.tokenizer.display(r.id)), fmt(r.value)])) + '\n';
+      `${title}\n` + renderTable([{ title: 'id', align: 'right' }, { title: 'token' }, { title: 'value', align: 'right' }], rows.map((r) => [String(r.id), JSON.stringify(r.text), fmt(r.value)])) + '\n';
     io.stdout(
       [
         `${model.path}: block ${card.layer}, unit ${card.neuron}${cmd.raw ? ' (raw: no final norm gain)' : ''}`,

@@ -18,6 +18,8 @@ export const Commands = {
   exploreModel: 'ffnLens.exploreModel',
   /** The editor's selection through the model of the panel. */
   traceSelection: 'ffnLens.traceSelection',
+  /** The workspace's text through the panel's model: where each unit fires hardest. */
+  scanWorkspace: 'ffnLens.scanWorkspace',
   /** Internal (hidden from the palette): a summary of what the panel was sent, for tests. */
   lastRun: 'ffnLens._lastRun',
 } as const;

@@ -61,7 +61,8 @@ export class Session implements vscode.Disposable {
   readonly onDidFail = this.failed.event;
 
   constructor(
-    private readonly context: vscode.ExtensionContext,
+    /** The extension's context (storage, the compute worker). */
+    readonly context: vscode.ExtensionContext,
     private readonly settings: SettingsStore,
     private readonly statusBar: FfnStatusBar,
   ) {}

@@ -15,7 +15,10 @@ import type { LinearTensors, ModelSpec, NormTensors } from './spec';
 
 export interface VocabScore {
   id: number;
+  /** The vocabulary string (`Ġwhale`). */
   token: string;
+  /** Its readable text (` whale`), for display. */
+  text: string;
   value: number;
 }
 
@@ -83,7 +86,7 @@ export async function neuronCard(model: OpenModel, layer: number, neuron: number
   const g = await gain(source, spec, spec.finalNorm, raw);
   const out = wOut.map((x, i) => x * g[i]);
   const name = (id: number): string => model.tokenizer.vocabString(id) ?? model.tokenizer.display(id);
-  const scored = (pairs: [number, number][]): VocabScore[] => pairs.map(([id, value]) => ({ id, token: name(id), value }));
+  const scored = (pairs: [number, number][]): VocabScore[] => pairs.map(([id, value]) => ({ id, token: name(id), text: model.tokenizer.display(id), value }));
   const written = await vocabExtremes(source, spec.head, spec.vocabSize, out, k);
   // what it reads: its row of the gate (gated FFNs) or up projection [d_model x d_ff] -> column i
   const wIn = await unitVector(source, mlp.gate ?? mlp.up, neuron, 'out', d, spec.dFf);

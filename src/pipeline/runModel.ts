@@ -17,7 +17,7 @@ import type { ModelHolder } from './heldModel';
 import { countNonFinite } from './runLayer';
 
 /** What the worker keeps of a model when the request names no budget. */
-const DEFAULT_HOLD_BYTES = 1024 * 1024 * 1024;
+export const DEFAULT_HOLD_BYTES = 1024 * 1024 * 1024;
 
 export interface ModelRunOptions {
   signal?: AbortSignal;

@@ -57,3 +57,25 @@ export interface ModelRunResult extends RunResult {
   nextBaseline?: NextTokenInfo[];
   ablated?: number[];
 }
+
+/** The neuron card of one unit (issue 12), from the weights alone. */
+export interface NeuronCardRequest {
+  model: string;
+  layer: number;
+  neuron: number;
+  top: number;
+  raw?: boolean;
+  memoryBudgetBytes?: number;
+}
+
+/** A corpus scan of block `layer`: the files in the order given (already sorted), each named as reported. */
+export interface ScanRequest {
+  model: string;
+  layer: number;
+  files: { path: string; name: string }[];
+  ctx: number;
+  top: number;
+  neurons?: number[];
+  threshold?: number;
+  memoryBudgetBytes?: number;
+}

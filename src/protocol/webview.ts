@@ -129,6 +129,56 @@ export interface NeuronView {
   w2Norm: number;
 }
 
+/** A vocabulary entry of a neuron card. */
+export interface VocabScoreView {
+  id: number;
+  /** Readable text of the token. */
+  text: string;
+  value: number;
+}
+
+/** One place in a scanned corpus where a unit fired. */
+export interface ScanExampleView {
+  value: number;
+  /** The file, relative to the workspace folder. */
+  file: string;
+  window: number;
+  position: number;
+  token: string;
+  /** About 12 tokens either side; the firing token is context[tokenSpan[0], tokenSpan[1]). */
+  context: string;
+  tokenSpan: [number, number];
+}
+
+/** What the last scan of this block found for one unit. */
+export interface NeuronScanView {
+  /** The glob the workspace scan used, e.g. `**\/*.{txt,md}`. */
+  corpus: string;
+  tokens: number;
+  density: number;
+  max: number;
+  histogram: { edges: number[]; counts: number[] };
+  /** Examples from the middle of the distribution (value near the q-quantile). */
+  quantiles: { q: number; value: number; example: ScanExampleView | null }[];
+  /** Largest first. */
+  examples: ScanExampleView[];
+}
+
+/** The neuron card: what unit `unit` of block `block` writes and reads, and where it fires. */
+export interface NeuronCardView {
+  block: number;
+  unit: number;
+  /** Top tokens its output direction promotes (final norm gain applied). */
+  promotes: VocabScoreView[];
+  suppresses: VocabScoreView[];
+  /** Tokens whose embeddings alone excite it. */
+  respondsTo: VocabScoreView[];
+  /** Gated FFNs: on the current prompt, the share of tokens with gate+/up+, gate+/up−, gate−/up+, gate−/up−. */
+  quadrants?: { pp: number; pn: number; np: number; nn: number };
+  /** From the last workspace scan of this model and block, when there is one. */
+  scan?: NeuronScanView;
+}
+
 /** Messages the host posts to the webview. */
 export type HostToWebview =
   /** A run finished: draw everything. */
@@ -137,6 +187,8 @@ export type HostToWebview =
   | { type: 'heatmap'; window: HeatmapWindow }
   /** The neuron the webview asked for, across every token. */
   | { type: 'neuron'; neuron: NeuronView }
+  /** A model panel: the card of the unit the webview asked for. */
+  | { type: 'neuronCard'; card: NeuronCardView }
   /** A run started (message) or ended (null). */
   | { type: 'busy'; message: string | null }
   /** The last run failed; the previous charts stay. */
@@ -165,6 +217,12 @@ export type WebviewToHost =
   | { type: 'block'; block: number }
   /** A model panel: predict with these hidden units of the shown block zeroed (empty: none). */
   | { type: 'ablate'; units: number[] }
+  /** A model panel: send the card of this unit of the shown block. */
+  | { type: 'neuronCard'; index: number }
+  /** A model panel: open the file of example `rank` of unit `unit` of the last scan at the firing token. */
+  | { type: 'openExample'; unit: number; rank: number }
+  /** A model panel: run FFN Lens: Scan Workspace Text for the shown block. */
+  | { type: 'scan' }
   /** Run the Export Trace command. */
   | { type: 'export' }
   /** The charts are drawn (for the status line and the tests). */
@@ -246,6 +304,12 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       return isInt(raw.block, 0, 1 << 16) ? { type, block: raw.block } : undefined;
     case 'ablate':
       return isUnits(raw.units) ? { type, units: [...new Set(raw.units)] } : undefined;
+    case 'neuronCard':
+      return isInt(raw.index, 0, 1 << 30) ? { type, index: raw.index } : undefined;
+    case 'openExample':
+      return isInt(raw.unit, 0, 1 << 30) && isInt(raw.rank, 0, 1 << 16) ? { type, unit: raw.unit, rank: raw.rank } : undefined;
+    case 'scan':
+      return { type };
     case 'rendered':
       if (!isStr(raw.layer, 500) || !isInt(raw.tokens, 0, 1 << 24) || typeof raw.nonBlank !== 'boolean') return undefined;
       if (typeof raw.ms !== 'number' || !Number.isFinite(raw.ms)) return undefined;

@@ -4,7 +4,9 @@
  * copied. No `vscode` import.
  */
 import type { ErrorKind } from '../core/errors';
-import type { ModelRunRequest, ModelRunResult } from './model';
+import type { NeuronCard } from '../model/neuron';
+import type { ScanResult } from '../model/scan';
+import type { ModelRunRequest, ModelRunResult, NeuronCardRequest, ScanRequest } from './model';
 import type { InspectResult, Progress, RunRequest, RunResult } from './run';
 
 /** The matrix kernel a worker runs (see src/kernels). */
@@ -31,6 +33,10 @@ export type ToWorker =
   | { type: 'run'; id: number; request: RunRequest }
   /** Run a whole model on text to a block's FFN (answered by `modelResult` or `error`, with `progress`). */
   | { type: 'runModel'; id: number; request: ModelRunRequest }
+  /** The neuron card of a unit (answered by `neuronCardResult` or `error`). */
+  | { type: 'neuronCard'; id: number; request: NeuronCardRequest }
+  /** Scan a corpus through a model to a block (answered by `scanResult` or `error`, with `progress`). */
+  | { type: 'scan'; id: number; request: ScanRequest }
   /** Inspect a file (answered by `inspectResult` or `error`). */
   | { type: 'inspect'; id: number; path: string; stats: boolean; memoryBudgetBytes?: number }
   /** Stop request `id`; the worker answers it with a `cancelled` error as soon as it notices. */
@@ -65,6 +71,10 @@ export type FromWorker =
   | { type: 'runResult'; id: number; result: RunResult }
   /** Request `id` (a `runModel`) finished; its typed arrays were transferred. */
   | { type: 'modelResult'; id: number; result: ModelRunResult }
+  /** Request `id` (a `neuronCard`) finished. */
+  | { type: 'neuronCardResult'; id: number; result: NeuronCard }
+  /** Request `id` (a `scan`) finished. */
+  | { type: 'scanResult'; id: number; result: ScanResult }
   /** Request `id` (an `inspect`) finished. */
   | { type: 'inspectResult'; id: number; result: InspectResult }
   /** Request `id` failed (kind `cancelled` when it was cancelled). */

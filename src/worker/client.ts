@@ -7,7 +7,9 @@
 import * as os from 'os';
 import { Worker } from 'worker_threads';
 import { FfnLensError } from '../core/errors';
-import type { ModelRunRequest, ModelRunResult } from '../protocol/model';
+import type { NeuronCard } from '../model/neuron';
+import type { ScanResult } from '../model/scan';
+import type { ModelRunRequest, ModelRunResult, NeuronCardRequest, ScanRequest } from '../protocol/model';
 import type { InspectResult, Progress, RunRequest, RunResult } from '../protocol/run';
 import type { FromWorker, KernelPath, ToWorker, WorkerError, WorkerKernelInfo, WorkerStartData } from '../protocol/worker';
 
@@ -34,7 +36,7 @@ export interface ComputeClientOptions {
 }
 
 /** The messages that are requests (and get replies). */
-type RequestMessage = Extract<ToWorker, { type: 'run' | 'runModel' | 'inspect' }>;
+type RequestMessage = Extract<ToWorker, { type: 'run' | 'runModel' | 'neuronCard' | 'scan' | 'inspect' }>;
 
 interface Pending {
   /** The request as sent, to send again to a fresh worker (see `replaceStuckWorker`). */
@@ -127,6 +129,16 @@ export class ComputeClient {
   /** Runs a whole model to a block's FFN in the worker (which keeps the model for the next run). */
   runModel(req: ModelRunRequest, opts: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {}): Promise<ModelRunResult> {
     return this.request<ModelRunResult>((id) => ({ type: 'runModel', id, request: req }), req.model, opts.signal, opts.onProgress);
+  }
+
+  /** The neuron card of a unit, from the worker's held model. */
+  neuronCard(req: NeuronCardRequest, opts: { signal?: AbortSignal } = {}): Promise<NeuronCard> {
+    return this.request<NeuronCard>((id) => ({ type: 'neuronCard', id, request: req }), req.model, opts.signal);
+  }
+
+  /** Scans a corpus through the worker's held model to a block. */
+  scan(req: ScanRequest, opts: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {}): Promise<ScanResult> {
+    return this.request<ScanResult>((id) => ({ type: 'scan', id, request: req }), req.model, opts.signal, opts.onProgress);
   }
 
   /** Lists (and with `stats`, summarises) the tensors of `path` in the worker. */
@@ -264,6 +276,8 @@ export class ComputeClient {
         return;
       case 'runResult':
       case 'modelResult':
+      case 'neuronCardResult':
+      case 'scanResult':
       case 'inspectResult':
         this.pending.delete(msg.id);
         this.armIdleStop();

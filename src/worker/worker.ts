@@ -13,7 +13,10 @@ import { inspectFile } from '../pipeline';
 import { runLayerOnEngine } from '../pipeline/engineRun';
 import { HeldWeights } from '../pipeline/heldWeights';
 import { ModelHolder } from '../pipeline/heldModel';
-import { runModel } from '../pipeline/runModel';
+import { DEFAULT_HOLD_BYTES, runModel } from '../pipeline/runModel';
+import { corpusFile } from '../model/corpus';
+import { neuronCard } from '../model/neuron';
+import { scanCorpus } from '../model/scan';
 import type { FromWorker, ToWorker, WorkerError, WorkerStartData } from '../protocol/worker';
 
 if (!parentPort) throw new Error('src/worker/worker.ts runs as a worker thread');
@@ -124,6 +127,30 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
         post({ type: 'modelResult', id, result }, transferables(result));
         break;
       }
+      case 'neuronCard': {
+        const r = msg.request;
+        const held = await models.get(r.model, r.memoryBudgetBytes ?? DEFAULT_HOLD_BYTES);
+        post({ type: 'neuronCardResult', id, result: await neuronCard(held.model, r.layer, r.neuron, r.top, r.raw) });
+        break;
+      }
+      case 'scan': {
+        await computeReady;
+        const r = msg.request;
+        const held = await models.get(r.model, r.memoryBudgetBytes ?? DEFAULT_HOLD_BYTES);
+        const result = await scanCorpus(held.model, r.files.map(corpusFile), {
+          engine,
+          layer: r.layer,
+          ctx: r.ctx,
+          top: r.top,
+          neurons: r.neurons,
+          threshold: r.threshold,
+          store: held.store,
+          signal: controller.signal,
+          onProgress: (fraction, message) => post({ type: 'progress', id, progress: { fraction, message, stage: 'compute' } }),
+        });
+        post({ type: 'scanResult', id, result });
+        break;
+      }
       case 'inspect': {
         const result = await inspectFile(msg.path, { stats: msg.stats, signal: controller.signal, memoryBudgetBytes: msg.memoryBudgetBytes });
         post({ type: 'inspectResult', id, result }, transferables(result));
@@ -147,6 +174,8 @@ port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'run':
     case 'runModel':
+    case 'neuronCard':
+    case 'scan':
     case 'inspect':
       void handle(msg);
       break;

@@ -113,3 +113,54 @@ describe('FFN Lens: whole models in the panel', function () {
     await waitFor('the session to keep the last good run', async () => ((await lastRun()).request?.model?.text === 'hello world' ? true : undefined));
   });
 });
+
+describe('FFN Lens: neuron cards and workspace scans', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let cleanup: () => void;
+
+  before(async () => {
+    await activate();
+    ({ dir, cleanup } = workspaceTemp('scan'));
+    const { json, vocabSize } = byteBpeTokenizer();
+    const folder = path.join(dir, 'tiny');
+    fs.mkdirSync(folder);
+    writeHfFolder(folder, makeTinyModel('gpt2', { seed: 23, layers: 2, vocab: vocabSize, maxPositions: 64 }), { tokenizerJson: json, tokenizerConfig: { add_bos_token: false } });
+    fs.mkdirSync(path.join(dir, 'corpus'));
+    fs.writeFileSync(path.join(dir, 'corpus', 'a.txt'), 'hello world, hello sea\n'.repeat(20));
+    fs.writeFileSync(path.join(dir, 'corpus', 'b.txt'), 'the whale and the world\n'.repeat(10));
+    const out = await vscode.commands.executeCommand<RunOutcome>('ffnLens.exploreModel', vscode.Uri.file(folder), { text: 'hello world', block: 1 });
+    assert.ok(out?.ok, JSON.stringify(out));
+    await waitForRendered(0);
+  });
+  after(() => cleanup());
+
+  const glob = (): string => `${path.basename(dir)}/corpus/*.txt`;
+
+  it('a cancelled scan leaves nothing in storage; a finished one is kept there, not in the workspace', async () => {
+    const storage = (await lastRun()).scanStorage;
+    const count = (): number => (fs.existsSync(storage) ? fs.readdirSync(storage).length : 0);
+    const before = count();
+    const controller = new AbortController();
+    const cancelled = vscode.commands.executeCommand<{ ok: boolean; cancelled?: boolean }>('ffnLens.scanWorkspace', { glob: glob(), ctx: 4, top: 3, signal: controller.signal });
+    controller.abort();
+    const c = await cancelled;
+    assert.ok(c && !c.ok && c.cancelled, JSON.stringify(c));
+    assert.strictEqual(count(), before, 'no partial scan stored');
+    const done = await vscode.commands.executeCommand<{ ok: boolean; files: number; tokens: number; stored: string }>('ffnLens.scanWorkspace', { glob: glob(), ctx: 16, top: 3 });
+    assert.ok(done?.ok, JSON.stringify(done));
+    assert.strictEqual(done.files, 2);
+    assert.ok(done.stored.startsWith(storage), `${done.stored} is in the extension's storage`);
+    assert.ok(!fs.readdirSync(dir).some((n) => n.endsWith('.json')), 'nothing written into the workspace');
+    assert.strictEqual(count(), before + 1);
+  });
+
+  it("a unit's card has its vocabulary projection and the scan's examples", async () => {
+    await vscode.commands.executeCommand('ffnLens._panelMessage', { type: 'neuronCard', index: 3 });
+    const card = await waitFor('the card of unit 3', async () => {
+      const c = (await lastRun()).panel?.card;
+      return c && c.unit === 3 ? c : undefined;
+    });
+    assert.deepStrictEqual(card, { block: 1, unit: 3, scan: true });
+  });
+});

@@ -6,6 +6,7 @@ import type { CommandDeps } from './deps';
 import { explore } from './explore';
 import { exploreModel } from './exploreModel';
 import { traceSelection } from './traceSelection';
+import { scanWorkspace } from './scanWorkspace';
 import { exportTrace } from './exportTrace';
 import { inspect } from './inspect';
 import { lastRun } from './lastRun';
@@ -28,6 +29,7 @@ const HANDLERS: Record<CommandId, Handler> = {
   [Commands.lastRun]: lastRun,
   [Commands.exploreModel]: exploreModel,
   [Commands.traceSelection]: traceSelection,
+  [Commands.scanWorkspace]: scanWorkspace,
 };
 
 /** Runs command `id` with the arguments VS Code passed. */

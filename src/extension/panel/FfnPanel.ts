@@ -13,7 +13,12 @@ import { uriFromArg } from '../files';
 import { log } from '../log';
 import type { RunOutcome, Session } from '../session';
 import { localResourceRoots, panelHtml } from './html';
+import { describeError } from '../../core/errors';
+import type { ModelRunResult } from '../../protocol/model';
+import { computeClient } from '../compute';
+import { scanStore } from '../scanStore';
 import { isModelRun } from './modelPayload';
+import { cardView } from './neuronCard';
 import { buildRunView, heatmapWindow, neuronView, RunViewSummary, summarize } from './payload';
 
 /** What the panel last sent and what the webview reported back, for the `_lastRun` test command. */
@@ -26,6 +31,8 @@ export interface PanelReport {
   rendered?: { layer: string; tokens: number; nonBlank: boolean; ms: number; at: number };
   /** Messages from the webview that failed validation. */
   rejected: number;
+  /** The last neuron card posted. */
+  card?: { block: number; unit: number; scan: boolean };
 }
 
 export class FfnPanel implements vscode.Disposable {
@@ -35,6 +42,7 @@ export class FfnPanel implements vscode.Disposable {
   private view: RunView | undefined;
   private viewOf: RunResult | undefined;
   private readonly report: PanelReport = { visible: true, posts: 0, rejected: 0 };
+  private readonly context: vscode.ExtensionContext;
   private emptyMessage = 'Right-click a weight file and choose "Explore FFN Layer".';
 
   /** The open panel, if any. */
@@ -70,6 +78,7 @@ export class FfnPanel implements vscode.Disposable {
     extensionUri: vscode.Uri,
     private readonly session: Session,
   ) {
+    this.context = session.context;
     panel.webview.options = { enableScripts: true, localResourceRoots: localResourceRoots(extensionUri) };
     panel.webview.html = panelHtml(panel.webview, extensionUri);
     this.disposables.push(
@@ -192,6 +201,18 @@ export class FfnPanel implements vscode.Disposable {
         if (r && isModelRun(r) && (next.block >= r.blocks || next.ablate.some((u) => u >= r.dFf))) return;
         return this.session.run({ ...current, model: next });
       }
+      case 'neuronCard':
+        if (r && isModelRun(r) && msg.index < r.dFf) {
+          this.cardUnit = msg.index;
+          void this.sendCard(r, msg.index);
+        }
+        return;
+      case 'openExample':
+        void this.openExample(msg.unit, msg.rank);
+        return;
+      case 'scan':
+        void vscode.commands.executeCommand(Commands.scanWorkspace);
+        return;
       case 'rendered':
         this.report.rendered = { layer: msg.layer, tokens: msg.tokens, nonBlank: msg.nonBlank, ms: msg.ms, at: performance.now() };
         log().debug(`panel drew ${msg.layer} (${msg.tokens} tokens) in ${msg.ms.toFixed(0)} ms`);
@@ -204,6 +225,45 @@ export class FfnPanel implements vscode.Disposable {
         void never;
       }
     }
+  }
+
+  /** The unit whose card the webview shows last asked for (re-sent after a scan). */
+  private cardUnit: number | undefined;
+
+  /** Computes and posts the card of unit `u` of the shown block. */
+  private async sendCard(r: ModelRunResult, u: number): Promise<void> {
+    const req = this.session.request;
+    if (!req?.model) return;
+    try {
+      const client = await computeClient(this.context);
+      const model = r.file;
+      const card = await client.neuronCard({ model, layer: r.layer.index, neuron: u, top: 10 });
+      const scan = await scanStore(this.context).load(model, r.layer.index);
+      if (this.session.result !== r) return; // a newer run replaced it meanwhile
+      this.post({ type: 'neuronCard', card: cardView(card, r, scan) });
+      this.report.card = { block: r.layer.index, unit: u, scan: !!scan };
+    } catch (e) {
+      log().warn(`neuron card of unit ${u}: ${describeError(e)}`);
+    }
+  }
+
+  /** Re-sends the card shown (a scan has just finished). */
+  refreshCard(): void {
+    const r = this.session.result;
+    if (r && isModelRun(r) && this.cardUnit !== undefined) void this.sendCard(r, this.cardUnit);
+  }
+
+  /** Opens the file of a stored scan example at the firing token (only files that scan read). */
+  private async openExample(unit: number, rank: number): Promise<void> {
+    const r = this.session.result;
+    if (!r || !isModelRun(r)) return;
+    const scan = await scanStore(this.context).load(r.file, r.layer.index);
+    const e = scan?.result.neurons.find((n) => n.index === unit)?.examples[rank];
+    const file = e && scan?.files.find((f) => f.name === e.file);
+    if (!e || !file) return;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file.path));
+    const range = new vscode.Range(doc.positionAt(e.offsets[0]), doc.positionAt(e.offsets[1]));
+    await vscode.window.showTextDocument(doc, { selection: range, viewColumn: vscode.ViewColumn.One, preview: true });
   }
 
   /** Brings the panel to the front. */
