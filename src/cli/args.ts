@@ -87,7 +87,19 @@ export interface ScanCommand {
   json: boolean;
 }
 
-export type CliCommand = InspectCommand | RunCommand | RunModelCommand | TokenizeCommand | NeuronCommand | ScanCommand | { command: 'help' } | { command: 'version' };
+/** `search <model> --token T`: the units that promote a token most (and, from a scan, fire on it). */
+export interface SearchCommand {
+  command: 'search';
+  model: string;
+  token: string;
+  /** Undefined: every block (--all-layers, the default). */
+  layer?: number;
+  top: number;
+  scan?: string;
+  json: boolean;
+}
+
+export type CliCommand = InspectCommand | RunCommand | RunModelCommand | TokenizeCommand | NeuronCommand | ScanCommand | SearchCommand | { command: 'help' } | { command: 'version' };
 
 /** Default seed for `--random T` without `--seed`. */
 export const DEFAULT_SEED = 0;
@@ -140,8 +152,9 @@ export function parseArgs(argv: readonly string[]): CliCommand {
   }
   if (command === 'neuron') return parseNeuron(rest);
   if (command === 'scan') return parseScan(rest);
+  if (command === 'search') return parseSearch(rest);
   if (command.startsWith('-')) throw usage(`unknown option ${command}: the command comes first (try --help)`);
-  throw usage(`unknown command "${command}" (commands: inspect, run, tokenize, neuron, scan)`);
+  throw usage(`unknown command "${command}" (commands: inspect, run, tokenize, neuron, scan, search)`);
 }
 
 /** --text, --text-file or (with `ids`) --ids: at most one; undefined when none is given. */
@@ -344,5 +357,19 @@ function parseScan(rest: readonly string[]): ScanCommand {
     if (threshold.trim() === '' || !Number.isFinite(x) || x < 0) throw usage(`--threshold needs a number >= 0, got "${threshold}"`, file);
     cmd.threshold = x;
   }
+  return cmd;
+}
+
+const SEARCH_FLAGS: Record<string, FlagKind> = { '--token': 'value', '--layer': 'value', '--all-layers': 'boolean', '--top': 'value', '--scan': 'value', '--json': 'boolean' };
+
+function parseSearch(rest: readonly string[]): SearchCommand {
+  const { file, flags } = splitArgs('search', rest, SEARCH_FLAGS);
+  const token = flags.get('--token');
+  if (token === undefined || token === '') throw usage('search needs --token T (a token of the model, e.g. "whale")', file);
+  if (flags.has('--layer') && flags.has('--all-layers')) throw usage('--layer and --all-layers cannot be used together', file);
+  const cmd: SearchCommand = { command: 'search', model: file, token, top: flags.has('--top') ? required(flags, '--top', 1, file) : 10, json: flags.has('--json') };
+  if (flags.has('--layer')) cmd.layer = required(flags, '--layer', 0, file);
+  const scan = flags.get('--scan');
+  if (scan !== undefined) cmd.scan = scan;
   return cmd;
 }

@@ -7,7 +7,7 @@ import { DEFAULT_MAX_STATS_BYTES, inspectFile } from '../pipeline';
 import { engineName, runLayerOnEngine } from '../pipeline/engineRun';
 import { createCliEngine } from './engine';
 import { runModelCommand, tokenizeCommand } from './model';
-import { neuronCommand, scanCommand } from './neuron';
+import { neuronCommand, scanCommand, searchCommand } from './neuron';
 import { parseArgs, type InspectCommand, type RunCommand } from './args';
 import { inspectToJson, runToJson } from './json';
 import { inspectToText, runToText } from './text';
@@ -58,6 +58,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return EXIT_OK;
       case 'scan':
         await scanCommand(cmd, io);
+        return EXIT_OK;
+      case 'search':
+        await searchCommand(cmd, io);
         return EXIT_OK;
     }
   } catch (e) {

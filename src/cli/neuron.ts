@@ -7,7 +7,11 @@ import { neuronCard, type VocabScore } from '../model/neuron';
 import { openModel } from '../model/open';
 import { scanCorpus } from '../model/scan';
 import { WeightStore } from '../model/store';
-import type { NeuronCommand, ScanCommand } from './args';
+import { promises as fs } from 'fs';
+import { FfnLensError } from '../core/errors';
+import { searchToken } from '../model/search';
+import type { ScanResult } from '../model/scan';
+import type { NeuronCommand, ScanCommand, SearchCommand } from './args';
 import { createCliEngine } from './engine';
 import type { CliIo } from './main';
 import { fmt, renderTable } from './table';
@@ -66,6 +70,33 @@ export async function scanCommand(cmd: ScanCommand, io: CliIo): Promise<void> {
   } finally {
     store.clear();
     await engine.dispose();
+    await model.close();
+  }
+}
+
+export async function searchCommand(cmd: SearchCommand, io: CliIo): Promise<void> {
+  let scan: ScanResult | undefined;
+  if (cmd.scan) {
+    try {
+      scan = JSON.parse(await fs.readFile(cmd.scan, 'utf8')) as ScanResult;
+    } catch (e) {
+      throw new FfnLensError(`cannot read a scan (the output of scan --json): ${(e as Error).message}`, cmd.scan);
+    }
+    if (!Array.isArray(scan?.neurons)) throw new FfnLensError('is not the output of scan --json (no neurons)', cmd.scan);
+  }
+  const model = await openModel(cmd.model);
+  try {
+    const layers = cmd.layer !== undefined ? [cmd.layer] : Array.from({ length: model.spec.layers }, (_, i) => i);
+    const r = await searchToken(model, cmd.token, layers, cmd.top, scan);
+    if (cmd.json) {
+      io.stdout(JSON.stringify(r) + '\n');
+      return;
+    }
+    const lines = [`${model.path}: units that promote ${JSON.stringify(model.tokenizer.display(r.id))} (id ${r.id}) most`];
+    for (const l of r.layers) lines.push(`block ${l.layer}: ${l.promotes.map((p) => `${p.unit} (${fmt(p.value)})`).join(', ')}`);
+    if (r.firesOn) lines.push('', `firing on it in the scan (block ${scan?.layer}): ${r.firesOn.map((f) => `${f.unit} (${f.count}x, max ${fmt(f.max)})`).join(', ') || 'none of the top examples'}`);
+    io.stdout(lines.join('\n') + '\n');
+  } finally {
     await model.close();
   }
 }

@@ -12,6 +12,10 @@ Usage:
                       [--predict K] [--ablate i,j,...] [--truncate] [--top-k K]
                       [--threshold X] [--json] [--full] [--engine auto|wasm|ts]
   ffn-lens tokenize <model> (--text S | --text-file F) [--json]
+  ffn-lens neuron <model> --layer L --neuron I [--top K] [--raw] [--json]
+  ffn-lens scan <model> --layer L --corpus DIR|FILE... [--ctx N] [--top K]
+                      [--neurons i,j,... | --all] [--threshold X] [--json]
+  ffn-lens search <model> --token T [--layer L | --all-layers] [--top K] [--scan F] [--json]
   ffn-lens --help | --version
 
 <model> is a Hugging Face folder (config.json, model.safetensors or shards, tokenizer.json),
@@ -23,6 +27,9 @@ Commands:
             with --text/--text-file/--ids, a whole model: the text through the earlier
             blocks to block L's FFN (L from 0), and with --predict the next tokens
   tokenize  the model's own tokenization of a text: ids, tokens, character offsets
+  neuron    what a unit writes (tokens it promotes / suppresses) and reads (tokens it responds to)
+  scan      a corpus through the model to block L: each unit's top examples, density, histogram
+  search    the units that promote a token most (and, with --scan F, fire on it)
 
 Options for inspect:
   --stats            always compute statistics (reads every tensor)

@@ -12,6 +12,7 @@ import { createGemmEngine } from '../../src/kernels';
 import { neuronCard } from '../../src/model/neuron';
 import { openModel } from '../../src/model/open';
 import { scanCorpus, type CorpusFile } from '../../src/model/scan';
+import { searchToken } from '../../src/model/search';
 import { StreamingHistogram } from '../../src/model/scanStats';
 import { byteBpeTokenizer } from '../helpers/byteBpe';
 import { refForward } from '../helpers/refModel';
@@ -194,4 +195,42 @@ describe('model: the streaming histogram keeps every count as its range grows', 
     const sorted = [...values].sort((a, b) => a - b);
     assert.ok(Math.abs(h.quantile(0.5) - sorted[1000]) <= edges[1] - edges[0]);
   });
+});
+
+describe('model: search finds the units that promote a token', function () {
+  this.timeout(60000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-search-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  for (const arch of ['gpt2', 'llama'] as const) {
+    it(`${arch}: the top units by (g ⊙ W_U[token]) · w_out_i, against float64, with ids given as #id`, async () => {
+      const tiny = makeTinyModel(arch, { seed: 61, layers: 2 });
+      const folder = path.join(dir, arch);
+      fs.mkdirSync(folder);
+      writeHfFolder(folder, tiny);
+      const model = await openModel(folder);
+      try {
+        const id = 7;
+        const r = await searchToken(model, `#${id}`, [0, 1], 3);
+        assert.strictEqual(r.id, id);
+        const head = arch === 'gpt2' ? T(tiny, 'transformer.wte.weight') : T(tiny, 'lm_head.weight');
+        const d = head.shape[1];
+        for (const layer of [0, 1]) {
+          const dFf = arch === 'gpt2' ? 4 * d : (tiny.config.intermediate_size as number);
+          const scores = Array.from({ length: dFf }, (_, i) => {
+            const { wOut, gOut } = unitVectors(tiny, layer, i);
+            let s = 0;
+            for (let j = 0; j < d; j++) s += head.data[id * d + j] * gOut[j] * wOut[j];
+            return [i, s] as [number, number];
+          }).sort((a, b) => b[1] - a[1]);
+          const got = r.layers.find((l) => l.layer === layer);
+          assert.deepStrictEqual(got?.promotes.map((p) => p.unit), scores.slice(0, 3).map(([i]) => i), `block ${layer}`);
+          got?.promotes.forEach((p, j) => assert.ok(near(p.value, scores[j][1])));
+        }
+        await assert.rejects(searchToken(model, 'no such token here', [0], 3), /is not one token of this model's vocabulary/);
+      } finally {
+        await model.close();
+      }
+    });
+  }
 });
