@@ -49,6 +49,8 @@ export interface RunModelCommand {
   topK?: number;
   threshold?: number;
   engine: EngineChoice;
+  /** A folder to write the traced block's activations into as .npy files. */
+  npy?: string;
 }
 
 /** `tokenize <model> --text S | --text-file F`. */
@@ -71,6 +73,7 @@ export interface NeuronCommand {
   top: number;
   raw: boolean;
   json: boolean;
+  csv: boolean;
 }
 
 /** `scan <model> --layer L --corpus DIR|FILE...`: where units fire hardest across a corpus. */
@@ -84,7 +87,9 @@ export interface ScanCommand {
   /** Undefined: every unit (--all, the default). */
   neurons?: number[];
   threshold?: number;
+  rank: 'signed' | 'abs';
   json: boolean;
+  csv: boolean;
 }
 
 /** `search <model> --token T`: the units that promote a token most (and, from a scan, fire on it). */
@@ -124,11 +129,12 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   '--predict': 'value',
   '--ablate': 'value',
   '--truncate': 'boolean',
+  '--npy': 'value',
 };
 const TOKENIZE_FLAGS: Record<string, FlagKind> = { '--json': 'boolean', '--text': 'value', '--text-file': 'value' };
 /** Flags of a single-layer run that mean nothing for a whole model, and those only a model run takes. */
 const LAYER_ONLY = ['--inputs', '--random', '--seed', '--activation'];
-const MODEL_ONLY = ['--predict', '--ablate', '--truncate'];
+const MODEL_ONLY = ['--predict', '--ablate', '--truncate', '--npy'];
 const INSPECT_FLAGS: Record<string, FlagKind> = { '--json': 'boolean', '--stats': 'boolean', '--no-stats': 'boolean' };
 
 /** Parses `argv` (without `node` and the script). Throws FfnLensError kind `usage` on any mistake. */
@@ -198,6 +204,8 @@ function parseRunModel(file: string, flags: Map<string, string>, input: TextOrId
   if (predict !== undefined) cmd.predict = parseInteger('--predict', predict, 1, file);
   const ablate = flags.get('--ablate');
   if (ablate !== undefined) cmd.ablate = integerList('--ablate', ablate, file);
+  const npy = flags.get('--npy');
+  if (npy !== undefined) cmd.npy = npy;
   return cmd;
 }
 
@@ -303,8 +311,24 @@ export function parseActivationName(text: string, file?: string): ActivationName
   return name;
 }
 
-const NEURON_FLAGS: Record<string, FlagKind> = { '--layer': 'value', '--neuron': 'value', '--top': 'value', '--raw': 'boolean', '--json': 'boolean' };
-const SCAN_FLAGS: Record<string, FlagKind> = { '--layer': 'value', '--ctx': 'value', '--top': 'value', '--neurons': 'value', '--all': 'boolean', '--threshold': 'value', '--json': 'boolean' };
+const NEURON_FLAGS: Record<string, FlagKind> = { '--layer': 'value', '--neuron': 'value', '--top': 'value', '--raw': 'boolean', '--json': 'boolean', '--csv': 'boolean' };
+const SCAN_FLAGS: Record<string, FlagKind> = {
+  '--layer': 'value',
+  '--ctx': 'value',
+  '--top': 'value',
+  '--neurons': 'value',
+  '--all': 'boolean',
+  '--threshold': 'value',
+  '--rank': 'value',
+  '--json': 'boolean',
+  '--csv': 'boolean',
+};
+
+/** --json and --csv: one document on stdout, never both. */
+function outputFormat(flags: Map<string, string>, file: string): { json: boolean; csv: boolean } {
+  if (flags.has('--json') && flags.has('--csv')) throw usage('--json and --csv cannot be used together', file);
+  return { json: flags.has('--json'), csv: flags.has('--csv') };
+}
 
 /** The value of a required integer flag. */
 function required(flags: Map<string, string>, flag: string, min: number, file: string): number {
@@ -323,7 +347,7 @@ function parseNeuron(rest: readonly string[]): NeuronCommand {
     neuron: required(flags, '--neuron', 0, file),
     top: top === undefined ? 10 : parseInteger('--top', top, 1, file),
     raw: flags.has('--raw'),
-    json: flags.has('--json'),
+    ...outputFormat(flags, file),
   };
 }
 
@@ -347,8 +371,14 @@ function parseScan(rest: readonly string[]): ScanCommand {
     corpus,
     ctx: flags.has('--ctx') ? required(flags, '--ctx', 1, file) : 64,
     top: flags.has('--top') ? required(flags, '--top', 0, file) : 20,
-    json: flags.has('--json'),
+    rank: 'signed',
+    ...outputFormat(flags, file),
   };
+  const rank = flags.get('--rank');
+  if (rank !== undefined) {
+    if (rank !== 'signed' && rank !== 'abs') throw usage(`--rank must be signed or abs, got "${rank}"`, file);
+    cmd.rank = rank;
+  }
   const neurons = flags.get('--neurons');
   if (neurons !== undefined) cmd.neurons = integerList('--neurons', neurons, file);
   const threshold = flags.get('--threshold');

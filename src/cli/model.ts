@@ -4,6 +4,8 @@
  * No `vscode` import.
  */
 import { promises as fs } from 'fs';
+import * as path from 'path';
+import { npyBytes } from '../formats/npyWriter';
 import { FfnLensError } from '../core/errors';
 import { openModel } from '../model/open';
 import { runModel } from '../pipeline/runModel';
@@ -63,6 +65,7 @@ export async function runModelCommand(cmd: RunModelCommand, io: CliIo): Promise<
     await engine.dispose();
   }
   for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
+  if (cmd.npy) for (const f of await writeActivations(cmd.npy, result)) io.stderr(`wrote ${f}\n`);
   if (cmd.json) {
     io.stdout(JSON.stringify(modelRunToJson(result, cmd.full, engineName(engine))) + '\n');
     return;
@@ -83,4 +86,30 @@ function modelRunToText(r: ModelRunResult): string {
   if (r.nextBaseline) parts.push(table('next token, baseline:', r.nextBaseline));
   if (r.next) parts.push(table(r.ablated ? `next token with units ${r.ablated.join(', ')} of block ${r.layer.index} ablated:` : 'next token:', r.next));
   return parts.join('\n');
+}
+
+/** The traced block's arrays as .npy files in `dir` (created if needed; existing files are never replaced). */
+async function writeActivations(dir: string, r: ModelRunResult): Promise<string[]> {
+  const T = r.tokens.length;
+  const arrays: [string, Float32Array, number][] = [
+    ['residual', r.residual, r.dModel],
+    ['input', r.input, r.dModel],
+    [r.up ? 'gate' : 'preActivation', r.preActivation, r.dFf],
+    ...(r.up ? [['up', r.up, r.dFf] as [string, Float32Array, number]] : []),
+    ['hidden', r.hidden, r.dFf],
+    ['output', r.output, r.dModel],
+  ];
+  await fs.mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  for (const [name, data, width] of arrays) {
+    const file = path.join(dir, `${name}.npy`);
+    try {
+      await fs.writeFile(file, npyBytes(data, [T, width]), { flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new FfnLensError('already exists: --npy never replaces a file (give an empty folder)', file);
+      throw e;
+    }
+    written.push(file);
+  }
+  return written;
 }

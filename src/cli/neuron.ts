@@ -12,6 +12,7 @@ import { FfnLensError } from '../core/errors';
 import { searchToken } from '../model/search';
 import type { ScanResult } from '../model/scan';
 import type { NeuronCommand, ScanCommand, SearchCommand } from './args';
+import { neuronCsv, scanCsv } from './csv';
 import { createCliEngine } from './engine';
 import type { CliIo } from './main';
 import { fmt, renderTable } from './table';
@@ -23,6 +24,10 @@ export async function neuronCommand(cmd: NeuronCommand, io: CliIo): Promise<void
   const model = await openModel(cmd.model);
   try {
     const card = await neuronCard(model, cmd.layer, cmd.neuron, cmd.top, cmd.raw);
+    if (cmd.csv) {
+      io.stdout(neuronCsv(card));
+      return;
+    }
     if (cmd.json) {
       // the contract: {layer, neuron, promotes, suppresses, respondsTo}, each entry {id, token, value}
       const entries = (rows: VocabScore[]) => rows.map((r) => ({ id: r.id, token: r.token, value: r.value }));
@@ -51,7 +56,11 @@ export async function scanCommand(cmd: ScanCommand, io: CliIo): Promise<void> {
   const store = new WeightStore(SCAN_KEEP_BYTES, (m) => engine.release(m.prepared?.data ?? m.plain));
   try {
     await engine.ready();
-    const result = await scanCorpus(model, files, { engine, layer: cmd.layer, ctx: cmd.ctx, top: cmd.top, neurons: cmd.neurons, threshold: cmd.threshold, store });
+    const result = await scanCorpus(model, files, { engine, layer: cmd.layer, ctx: cmd.ctx, top: cmd.top, neurons: cmd.neurons, threshold: cmd.threshold, rank: cmd.rank, store });
+    if (cmd.csv) {
+      io.stdout(scanCsv(result));
+      return;
+    }
     if (cmd.json) {
       io.stdout(JSON.stringify(result) + '\n');
       return;

@@ -41,6 +41,8 @@ export interface ScanExample {
 
 export interface ScanNeuron {
   index: number;
+  /** Gated FFNs: the share of scanned tokens with gate+/up+, gate+/up−, gate−/up+, gate−/up− (zero counts as +). */
+  quadrants?: { pp: number; pn: number; np: number; nn: number };
   density: number;
   max: number;
   histogram: { edges: number[]; counts: number[] };
@@ -64,6 +66,8 @@ export interface ScanOptions {
   /** Units to watch; undefined: every unit of the layer. */
   neurons?: readonly number[];
   threshold?: number;
+  /** Rank examples by the signed hidden value (default) or by its magnitude (a gated unit's meaning can sit in its negative products). */
+  rank?: 'signed' | 'abs';
   store?: WeightStore;
   signal?: AbortSignal;
   onProgress?: (fraction: number, message: string) => void;
@@ -81,6 +85,7 @@ class UnitState {
   fired = 0;
   seen = 0;
   max = -Infinity;
+  quad = [0, 0, 0, 0];
   reservoir: { value: number; example: ScanExample }[] = [];
 }
 
@@ -101,6 +106,8 @@ export async function scanCorpus(model: OpenModel, files: readonly CorpusFile[],
   const relu = spec.activation === 'relu' || spec.activation === 'reglu';
   const threshold = relu ? 0 : (opts.threshold ?? DEFAULT_SMOOTH_THRESHOLD);
   const state = units.map(() => new UnitState());
+  const byAbs = opts.rank === 'abs';
+  const rankOf = (e: ScanExample): number => (byAbs ? Math.abs(e.value) : e.value);
   const random = lcg(20261203);
   const name = (id: number): string => tokenizer.display(id);
   let tokens = 0;
@@ -116,6 +123,8 @@ export async function scanCorpus(model: OpenModel, files: readonly CorpusFile[],
       const input = bos ? [tokenizer.bosId as number, ...ids] : ids;
       const out = await modelForward(model, input, { engine: opts.engine, layer: opts.layer, store: opts.store, signal: opts.signal });
       const hidden = out.trace.hidden;
+      const gate = out.trace.up ? out.trace.preActivation : undefined;
+      const up = out.trace.up;
       const dFf = spec.dFf;
       /** The example at window position p (file token start + p). */
       const example = (p: number, value: number): ScanExample => {
@@ -136,10 +145,12 @@ export async function scanCorpus(model: OpenModel, files: readonly CorpusFile[],
           if (Math.abs(v) > threshold) s.fired++;
           if (v > s.max) s.max = v;
           s.hist.add(v);
-          if (opts.top > 0 && (s.top.length < opts.top || v > s.top[s.top.length - 1].value)) {
+          if (gate && up) s.quad[(gate[row + u] >= 0 ? 0 : 2) + (up[row + u] >= 0 ? 0 : 1)]++;
+          const key = byAbs ? Math.abs(v) : v;
+          if (opts.top > 0 && (s.top.length < opts.top || key > rankOf(s.top[s.top.length - 1]))) {
             // insert in order (largest first); ties keep the earlier example first
             let at = s.top.length;
-            while (at > 0 && s.top[at - 1].value < v) at--;
+            while (at > 0 && rankOf(s.top[at - 1]) < key) at--;
             s.top.splice(at, 0, example(p, v));
             if (s.top.length > opts.top) s.top.pop();
           }
@@ -163,8 +174,10 @@ export async function scanCorpus(model: OpenModel, files: readonly CorpusFile[],
       for (const r of s.reservoir) if (!best || Math.abs(r.value - value) < Math.abs(best.value - value)) best = r;
       return { q, value, example: best?.example ?? null };
     });
+    const quadrants = s.quad.some((x) => x > 0) ? { pp: s.quad[0] / s.seen, pn: s.quad[1] / s.seen, np: s.quad[2] / s.seen, nn: s.quad[3] / s.seen } : undefined;
     return {
       index,
+      ...(quadrants ? { quadrants } : {}),
       density: s.seen ? s.fired / s.seen : 0,
       max: s.seen ? s.max : 0,
       histogram: s.hist.toJson(),
