@@ -12,7 +12,7 @@ import { FfnLensError } from '../core/errors';
 import { searchToken } from '../model/search';
 import type { ScanResult } from '../model/scan';
 import type { NeuronCommand, ScanCommand, SearchCommand } from './args';
-import { neuronCsv, scanCsv } from './csv';
+import { neuronCsv, scanCsv } from '../model/csv';
 import { createCliEngine } from './engine';
 import type { CliIo } from './main';
 import { fmt, renderTable } from './table';

@@ -31,6 +31,8 @@ export interface ModelPanelRequest {
 
 /** Longest prompt the panel sends (characters). */
 export const MAX_PROMPT_CHARS = 20000;
+/** Longest chart PNG (as a data URL) the panel may send: 16 MB. */
+export const MAX_PNG_URL = 16 * 1024 * 1024;
 /** Most hidden units one ablation names. */
 export const MAX_ABLATED_UNITS = 256;
 
@@ -223,6 +225,11 @@ export type WebviewToHost =
   | { type: 'openExample'; unit: number; rank: number }
   /** A model panel: run FFN Lens: Scan Workspace Text for the shown block. */
   | { type: 'scan' }
+  /** Save the card of this unit (JSON or CSV), or the block's last scan, through a save dialog on the host. */
+  | { type: 'exportCard'; unit: number; format: 'json' | 'csv' }
+  | { type: 'exportScan'; format: 'json' | 'csv' }
+  /** Save a chart as PNG: `png` is the canvas's `data:image/png;base64,...` URL. */
+  | { type: 'exportChart'; name: string; png: string }
   /** Run the Export Trace command. */
   | { type: 'export' }
   /** The charts are drawn (for the status line and the tests). */
@@ -310,6 +317,14 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       return isInt(raw.unit, 0, 1 << 30) && isInt(raw.rank, 0, 1 << 16) ? { type, unit: raw.unit, rank: raw.rank } : undefined;
     case 'scan':
       return { type };
+    case 'exportCard':
+      return isInt(raw.unit, 0, 1 << 30) && (raw.format === 'json' || raw.format === 'csv') ? { type, unit: raw.unit, format: raw.format } : undefined;
+    case 'exportScan':
+      return raw.format === 'json' || raw.format === 'csv' ? { type, format: raw.format } : undefined;
+    case 'exportChart':
+      return isStr(raw.name, 100) && /^[\w .-]+$/.test(raw.name) && typeof raw.png === 'string' && raw.png.length <= MAX_PNG_URL && raw.png.startsWith('data:image/png;base64,')
+        ? { type, name: raw.name, png: raw.png }
+        : undefined;
     case 'rendered':
       if (!isStr(raw.layer, 500) || !isInt(raw.tokens, 0, 1 << 24) || typeof raw.nonBlank !== 'boolean') return undefined;
       if (typeof raw.ms !== 'number' || !Number.isFinite(raw.ms)) return undefined;

@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { neuronCsv, scanCsv } from '../../src/cli/csv';
+import { neuronCsv, scanCsv } from '../../src/model/csv';
 import { npyBytes } from '../../src/formats/npyWriter';
 import { openNpySource } from '../../src/formats/npy';
 import { createGemmEngine } from '../../src/kernels';

@@ -18,6 +18,7 @@ import type { ModelRunResult } from '../../protocol/model';
 import { computeClient } from '../compute';
 import { scanStore } from '../scanStore';
 import { isModelRun } from './modelPayload';
+import { saveCard, saveChart, saveScan } from './exports';
 import { cardView } from './neuronCard';
 import { buildRunView, heatmapWindow, neuronView, RunViewSummary, summarize } from './payload';
 
@@ -213,6 +214,15 @@ export class FfnPanel implements vscode.Disposable {
       case 'scan':
         void vscode.commands.executeCommand(Commands.scanWorkspace);
         return;
+      case 'exportCard':
+        if (r && isModelRun(r) && msg.unit < r.dFf) void this.exportCard(r, msg.unit, msg.format);
+        return;
+      case 'exportScan':
+        if (r && isModelRun(r)) void scanStore(this.context).load(r.file, r.layer.index).then((s) => s && saveScan(s.result, msg.format));
+        return;
+      case 'exportChart':
+        void saveChart(msg.name, msg.png);
+        return;
       case 'rendered':
         this.report.rendered = { layer: msg.layer, tokens: msg.tokens, nonBlank: msg.nonBlank, ms: msg.ms, at: performance.now() };
         log().debug(`panel drew ${msg.layer} (${msg.tokens} tokens) in ${msg.ms.toFixed(0)} ms`);
@@ -245,6 +255,11 @@ export class FfnPanel implements vscode.Disposable {
     } catch (e) {
       log().warn(`neuron card of unit ${u}: ${describeError(e)}`);
     }
+  }
+
+  private async exportCard(r: ModelRunResult, u: number, format: 'json' | 'csv'): Promise<void> {
+    const client = await computeClient(this.context);
+    await saveCard(await client.neuronCard({ model: r.file, layer: r.layer.index, neuron: u, top: 10 }), format);
   }
 
   /** Re-sends the card shown (a scan has just finished). */

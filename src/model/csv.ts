@@ -2,8 +2,8 @@
  * CSV exports of a neuron card and of a scan (RFC 4180: a field with a comma, quote or line
  * break is quoted, quotes doubled). No `vscode` import.
  */
-import type { NeuronCard } from '../model/neuron';
-import type { ScanResult } from '../model/scan';
+import type { NeuronCard } from './neuron';
+import type { ScanResult } from './scan';
 
 function field(v: string | number): string {
   const s = String(v);
