@@ -28,7 +28,8 @@ const MAX_TOKEN_LINES = 16;
 
 type AnyChart = Chart<'bar' | 'line', number[], string>;
 
-function base(theme: ThemeColors, xTitle: string, yTitle: string, log = false): ChartConfiguration<'bar' | 'line', number[], string>['options'] {
+/** Chart.js options every panel chart starts from: no animation, responsive, axes and text in the theme's colours. */
+export function baseOptions(theme: ThemeColors, xTitle: string, yTitle: string, log = false): ChartConfiguration<'bar' | 'line', number[], string>['options'] {
   const axis = (title: string) => ({
     title: { display: true, text: title, color: theme.muted },
     ticks: { color: theme.muted },
@@ -117,11 +118,11 @@ export class Charts {
         { type: 'line' as const, label: 'min', data: stat((xs) => Math.min(...xs)), borderColor: s[2], backgroundColor: s[2], borderDash: [4, 3] },
       ];
     }
-    return { type: 'line', data: { labels, datasets }, options: base(this.theme, 'stage (width)', 'L2 norm ‖·‖') };
+    return { type: 'line', data: { labels, datasets }, options: baseOptions(this.theme, 'stage (width)', 'L2 norm ‖·‖') };
   }
 
   private sparsityConfig(r: RunView): ChartConfiguration<'bar' | 'line', number[], string> {
-    const opts = base(this.theme, 'token', 'silenced units (%)');
+    const opts = baseOptions(this.theme, 'token', 'silenced units (%)');
     (opts as { scales: { y: { max?: number; min?: number } } }).scales.y.max = 100;
     (opts as { scales: { y: { max?: number; min?: number } } }).scales.y.min = 0;
     return {
@@ -140,7 +141,7 @@ export class Charts {
     return {
       type: 'bar',
       data: { labels, datasets: [{ label: 'neurons', data: Array.from(r.sparsity.firingHistogram), backgroundColor: alpha(this.theme.series[2], 0.8) }] },
-      options: base(this.theme, 'firing rate (share of tokens where the unit passes the filter)', 'neurons'),
+      options: baseOptions(this.theme, 'firing rate (share of tokens where the unit passes the filter)', 'neurons'),
     };
   }
 
@@ -158,7 +159,7 @@ export class Charts {
           { label: r.cut.afterLabel, data: Array.from(after), backgroundColor: alpha(this.theme.after, 0.55), borderColor: this.theme.after, borderWidth: 1, grouped: false } as never,
         ],
       },
-      options: base(this.theme, 'value', 'count (log)', true),
+      options: baseOptions(this.theme, 'value', 'count (log)', true),
     };
   }
 
@@ -169,7 +170,7 @@ export class Charts {
       const i = index[this.token * k + j];
       if (i >= 0) rows.push({ i, v: value[this.token * k + j], s: score[this.token * k + j] });
     }
-    const opts = base(this.theme, '|h| × ‖W2 row‖ (what the unit writes into the output)', 'unit') as Record<string, unknown>;
+    const opts = baseOptions(this.theme, '|h| × ‖W2 row‖ (what the unit writes into the output)', 'unit') as Record<string, unknown>;
     opts.indexAxis = 'y';
     opts.onClick = (_e: unknown, elements: { index: number }[]) => {
       const hit = elements[0];
@@ -180,7 +181,7 @@ export class Charts {
     };
     (opts.scales as Record<string, Record<string, unknown>>).x.title = { display: true, text: '|h| × ‖W2 row‖', color: this.theme.muted };
     (opts.scales as Record<string, Record<string, unknown>>).y.title = { display: true, text: 'unit', color: this.theme.muted };
-    // the bars lie along x: the unit labels are y's categories (base() made y a linear value axis)
+    // the bars lie along x: the unit labels are y's categories (baseOptions() made y a linear value axis)
     (opts.scales as Record<string, Record<string, unknown>>).y.type = 'category';
     return {
       type: 'bar',
@@ -202,7 +203,7 @@ export class Charts {
           { type: 'line', label: 'pre-activation', data: Array.from(n.pre), borderColor: this.theme.before, backgroundColor: this.theme.before, tension: 0 },
         ],
       },
-      options: base(this.theme, `token · firing rate ${pct(n.firingRate)} · ‖W2 row‖ ${fmt(n.w2Norm)}`, 'activation'),
+      options: baseOptions(this.theme, `token · firing rate ${pct(n.firingRate)} · ‖W2 row‖ ${fmt(n.w2Norm)}`, 'activation'),
     };
   }
 

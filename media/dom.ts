@@ -30,10 +30,18 @@ export function section(id: string, title: string, explain: string, ...body: Nod
   return h('section', { class: 'card', id, 'aria-labelledby': `${id}-title` }, h('h2', { id: `${id}-title` }, title), h('p', { class: 'explain' }, explain), ...body);
 }
 
-/** A canvas in a sized box, for chart.js (which needs a positioned parent to be responsive). */
+/** Where "Save PNG…" buttons send a chart (set once by main.ts: posts `exportChart`). */
+export const chartExport: { save?: (name: string, png: string) => void } = {};
+
+/**
+ * A canvas in a sized box, for chart.js (which needs a positioned parent to be responsive), with a
+ * "Save PNG…" button that hands the drawn canvas to the host.
+ */
 export function chartBox(label: string, height = 220): { box: HTMLElement; canvas: HTMLCanvasElement } {
   const canvas = h('canvas', { role: 'img', 'aria-label': label });
-  const box = h('div', { class: 'chart-box', 'data-height': height }, canvas);
+  const save = h('button', { type: 'button', class: 'secondary save-png', title: `Save “${label}” as a PNG file` }, 'Save PNG…');
+  save.addEventListener('click', () => chartExport.save?.(label.replace(/[^\w .-]+/g, ' ').trim().slice(0, 80) || 'chart', canvas.toDataURL('image/png')));
+  const box = h('div', { class: 'chart-box', 'data-height': height }, canvas, save);
   box.style.height = `${height}px`;
   return { box, canvas };
 }
@@ -44,10 +52,17 @@ export function chartBox(label: string, height = 220): { box: HTMLElement; canva
  */
 export function visibleText(s: string): string {
   if (s === '') return '∅';
+  return visibleBreaks(s.replace(/[ \u00a0]/g, '·'));
+}
+
+/**
+ * Text on one line with its line breaks, tabs and control characters made visible as in
+ * `visibleText`, spaces kept: for runs of several tokens, where `·` everywhere would be hard to read.
+ */
+export function visibleBreaks(s: string): string {
   return s
     .replace(/\r\n|[\r\n]/g, '↵')
     .replace(/\t/g, '⇥')
-    .replace(/[ \u00a0]/g, '·')
     .replace(/[\u0000-\u001f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0)))
     .replace(/\u007f/g, '␡');
 }

@@ -5,14 +5,17 @@
  * charts are drawn, <body> gets data-ready="true", data-tokens and data-layer (tests wait on them).
  * A model run adds the prompt card and the next-token box above, an ablation row under the top
  * neurons, and data-model="true", data-block, data-next (top next token id) and data-ablated.
+ * Selecting a unit in a model run asks for its neuron card, drawn under the one-neuron chart
+ * (data-card="<block>:<unit>", data-card-scan); another block, prompt or model clears it.
  */
 import type { HostToWebview, NeuronView, PanelState, RunView, UnitSort } from '../src/protocol/webview';
 import { AblationRow, toggleUnit } from './ablation';
 import { Charts } from './charts';
 import { Controls } from './controls';
-import { chartBox, fmt, h, pct, section } from './dom';
+import { chartBox, chartExport, fmt, h, pct, section } from './dom';
 import { Heatmap } from './heatmap';
 import { markModel, ModelControls } from './modelControls';
+import { NeuronCard } from './neuronCard';
 import { NextTokens } from './nextTokens';
 import { readTheme, watchTheme } from './theme';
 import { loadState, post, saveState } from './vscode';
@@ -54,6 +57,14 @@ const modelControls = new ModelControls({
 });
 const nextTokens = new NextTokens(() => ablate([]));
 const ablation = new AblationRow({ selectNeuron: (i) => selectNeuron(i), toggle: (unit) => toggleAblation(unit) });
+chartExport.save = (name, png) => post({ type: 'exportChart', name, png });
+
+const neuronCard = new NeuronCard(theme, {
+  openExample: (unit, rank) => post({ type: 'openExample', unit, rank }),
+  scan: () => post({ type: 'scan' }),
+  exportCard: (unit, format) => post({ type: 'exportCard', unit, format }),
+  exportScan: (format) => post({ type: 'exportScan', format }),
+});
 const modelArea = h('div', { class: 'model-grid', hidden: true }, modelControls.element, nextTokens.element);
 
 const stages = chartBox('norm of each token through the stages', 240);
@@ -98,6 +109,7 @@ const body = h(
     ablation.element,
     neuronTitle,
     neuronChart.box,
+    neuronCard.element,
   ),
 );
 const placeholder = h('p', { class: 'placeholder' }, 'Waiting for the extension…');
@@ -124,6 +136,10 @@ function selectNeuron(i: number): void {
   neuron = i;
   neuronTitle.textContent = `Unit #${i} on every token:`;
   post({ type: 'neuron', index: i });
+  if (run.model) {
+    neuronCard.request(run.model.block, i);
+    post({ type: 'neuronCard', index: i });
+  }
   showAblation();
   remember();
 }
@@ -164,6 +180,8 @@ function showRun(r: RunView): void {
   const started = performance.now();
   document.body.dataset.ready = 'false';
   const keepView = sameRequest(state.request, r.request) && state.view;
+  // the card stays (and is asked for again below) only for the same model, block and prompt
+  if (!keepView || !r.model || run?.model?.text !== r.model.text) neuronCard.clear();
   run = r;
   pendingAblate = undefined;
   banner.hidden = true;
@@ -236,6 +254,9 @@ function receive(msg: HostToWebview): void {
     case 'neuron':
       showNeuron(msg.neuron);
       return;
+    case 'neuronCard':
+      neuronCard.show(msg.card);
+      return;
     case 'busy':
       status.textContent = msg.message ?? '';
       controls.setBusy(msg.message !== null);
@@ -248,6 +269,7 @@ function receive(msg: HostToWebview): void {
       modelControls.setBusy(false);
       pendingAblate = undefined;
       showAblation();
+      neuronCard.failed();
       return;
     case 'empty':
       placeholder.textContent = msg.message;
@@ -274,6 +296,7 @@ watchTheme((t) => {
   theme = t;
   charts.setTheme(t);
   heatmap.setTheme(t);
+  neuronCard.setTheme(t);
 });
 
 post({ type: 'ready' });

@@ -254,6 +254,7 @@ export class FfnPanel implements vscode.Disposable {
       this.report.card = { block: r.layer.index, unit: u, scan: !!scan };
     } catch (e) {
       log().warn(`neuron card of unit ${u}: ${describeError(e)}`);
+      this.post({ type: 'error', message: `The card of unit ${u} could not be computed: ${describeError(e)}` });
     }
   }
 
