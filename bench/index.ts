@@ -3,7 +3,8 @@
  * GPT-2-sized safetensors file (time, peak RSS, bytes read), and how long the calling thread's
  * event loop stalls while the compute worker runs a B-sized layer, and whole `ffn-lens run`
  * processes against a numpy script (`npm run bench -- process` runs that part alone), and whole models
- * against PyTorch scripts (`npm run bench -- model`). Prints markdown tables.
+ * against PyTorch scripts (`npm run bench -- model`), and corpus scans and neuron cards against a
+ * PyTorch script (`npm run bench -- scan`). Prints markdown tables.
  * A benchmark, not a test: nothing here passes or fails.
  */
 import * as esbuild from 'esbuild';
@@ -18,7 +19,9 @@ import { benchFfn, type FfnTiming } from './ffnBench';
 import { bTensors, gpt2Tensors, writeSafetensors } from './files';
 import { runNumpy } from './numpy';
 import { modelSection } from './modelBench';
+import { heldModelSection } from './heldModelBench';
 import { processSection } from './processBench';
+import { scanSection } from './scanBench';
 import { CASES, flops, fmtMiB, fmtMs, median } from './shapes';
 
 const THREADS = 2;
@@ -169,12 +172,22 @@ async function main(): Promise<void> {
     await modelSection(cli, work, log);
     return;
   }
+  if (only === 'held') {
+    await heldModelSection(worker, work, log);
+    return;
+  }
+  if (only === 'scan') {
+    await scanSection(cli, work, log);
+    return;
+  }
   await ffnSection();
   const gpt2 = layerSection(child);
   await clientSection(worker, gpt2);
   log();
   processSection(cli, work, log);
   await modelSection(cli, work, log);
+  await heldModelSection(worker, work, log);
+  await scanSection(cli, work, log);
   log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes on this machine skew every figure)`);
 }
 

@@ -31,6 +31,11 @@ export class ModelWeights {
     if (this.signal?.aborted) throw new FfnLensError('cancelled', this.source.path, 'cancelled');
   }
 
+  /** Whether weights are kept between runs (a long-lived process with a budget). */
+  get keeps(): boolean {
+    return this.store !== undefined;
+  }
+
   /** A vector or small tensor, whole, as float32. */
   async vector(name: string): Promise<Float32Array> {
     this.checkCancel();

@@ -174,9 +174,14 @@ describe('model: the worker keeps the model, its weights and the residuals of th
       held.forEach((h, i) => {
         assert.deepStrictEqual(Array.from(h.hidden), Array.from(fresh[i].hidden), `run ${i}: hidden`);
         assert.deepStrictEqual(Array.from(h.residual), Array.from(fresh[i].residual), `run ${i}: residual`);
-        assert.deepStrictEqual(h.next, fresh[i].next, `run ${i}: next`);
+        // the held head is one float32 product; a one-shot run sums the logits in double
+        const sameNext = (a: typeof h.next, b: typeof h.next, what: string): void => {
+          assert.deepStrictEqual(a?.map((t) => t.id), b?.map((t) => t.id), `${what}: ids`);
+          a?.forEach((t, k) => assert.ok(Math.abs(t.prob - (b?.[k].prob ?? NaN)) < 1e-6, `${what}: p(${t.id})`));
+        };
+        sameNext(h.next, fresh[i].next, `run ${i}: next`);
+        if (i === 2) sameNext(h.nextBaseline, fresh[i].nextBaseline, 'baseline');
       });
-      assert.deepStrictEqual(held[2].nextBaseline, fresh[2].nextBaseline);
       // and still the reference's numbers
       close('held run, block 1 hidden', held[1].hidden, refForward(tiny, IDS).ffn[1].hidden);
     } finally {
