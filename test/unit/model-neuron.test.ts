@@ -234,3 +234,40 @@ describe('model: search finds the units that promote a token', function () {
     });
   }
 });
+
+describe('model: a scan of a LLaMA GGUF (SwiGLU, vocabulary in the file)', function () {
+  this.timeout(60000);
+  it('the product entering the down projection, ranked, with density, as refForward per window', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-scan-gguf-'));
+    const tiny = makeTinyModel('llama', { seed: 81, layers: 2 });
+    const V = tiny.config.vocab_size as number;
+    // one SentencePiece piece per letter, so "abcab" is [▁, a, b, c, a, b] worked out by hand
+    const tokens = ['<unk>', '<s>', '</s>', '▁', 'a', 'b', 'c', ...Array.from({ length: V - 7 }, (_, i) => `▁w${i}`)];
+    const file = path.join(dir, 'm.gguf');
+    writeLlamaGguf(file, tiny, { tokenizer: { model: 'llama', tokens, scores: tokens.map(() => 0), tokenTypes: tokens.map((_, i) => (i < 3 ? 3 : 1)), bos: 1, eos: 2, addBos: false } });
+    const model = await openModel(file);
+    const engine = createGemmEngine({ path: 'ts' });
+    try {
+      const e = model.tokenizer.encode('abcab', { addSpecialTokens: false });
+      assert.deepStrictEqual(e.ids, [3, 4, 5, 6, 4, 5]);
+      const r = await scanCorpus(model, [{ name: 'x.txt', text: async () => 'abcab' }], { engine, layer: 1, ctx: 4, top: 2, neurons: [2, 11] });
+      assert.strictEqual(r.windows, 2);
+      const dFf = tiny.config.intermediate_size as number;
+      const windows = [e.ids.slice(0, 4), e.ids.slice(4)];
+      [2, 11].forEach((u, j) => {
+        const all = windows.flatMap((w, k) => {
+          const h = refForward(tiny, w).ffn[1].hidden;
+          return w.map((_, p) => ({ value: h[p * dFf + u], window: k, position: p }));
+        });
+        const top = [...all].sort((a, b) => b.value - a.value).slice(0, 2);
+        assert.deepStrictEqual(r.neurons[j].examples.map((x) => [x.window, x.position]), top.map((t) => [t.window, t.position]));
+        r.neurons[j].examples.forEach((x, k) => assert.ok(near(x.value, top[k].value)));
+        assert.ok(Math.abs(r.neurons[j].density - all.filter((a) => Math.abs(a.value) > 0.01).length / 6) < 1e-12);
+      });
+    } finally {
+      await model.close();
+      await engine.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
