@@ -7,6 +7,7 @@
 import { FfnLensError } from '../core/errors';
 import { RangeReader } from './fileRange';
 import { decodableTypeNames, dequantize, ggmlType, type GgmlTypeInfo } from './ggmlQuants';
+import { panelsLength } from '../core/gemm';
 import { checkTransposable, decodeInSlices, rowsAndCols, SliceWriter } from './slices';
 import { checkRowRange, targetArray, type ReadOptions, type SourceHints, type TensorInfo, type TensorSource } from './source';
 
@@ -308,6 +309,7 @@ async function readHeader(reader: RangeReader, options: GgufOpenOptions): Promis
 /** A GGUF file as a TensorSource. `bytesRead` counts every byte read from disk (header included). */
 export class GgufSource implements TensorSource {
   readonly format = 'gguf' as const;
+  readonly decodesPanels = true;
   readonly tensors: readonly TensorInfo[];
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly hints: SourceHints;
@@ -366,7 +368,10 @@ export class GgufSource implements TensorSource {
       throw new FfnLensError(`tensor '${name}' has ${t.elements} elements, more than one read can decode`, this.path, 'budget');
     }
     const [rows, cols] = rowsAndCols(shape);
-    const writer = new SliceWriter(targetArray(options, t.elements), rows, cols, transposed, type.blockSize);
+    const panels = !!options.panels;
+    if (panels) checkTransposable(shape, what, this.path);
+    const length = panels ? panelsLength(transposed ? cols : rows, transposed ? rows : cols) : t.elements;
+    const writer = new SliceWriter(targetArray(options, length), rows, cols, transposed, type.blockSize, panels);
     const start = this.dataStart + t.offset;
     let raw: Uint8Array | undefined;
     return decodeInSlices(writer, async (first, n, into) => {

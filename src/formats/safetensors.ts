@@ -11,6 +11,7 @@ import { FfnLensError } from '../core/errors';
 import { RangeReader, printable } from './fileRange';
 import { checkDecodable, elementSlices, type ElementType } from './npy';
 import { looksLikePickle, pickleRefusal, PICKLE_PROBE_BYTES } from './pickle';
+import { panelsLength } from '../core/gemm';
 import { checkTransposable, decodeInSlices, rowsAndCols, SliceWriter } from './slices';
 import { checkRowRange, targetArray, type ReadOptions, type TensorInfo, type TensorSource } from './source';
 
@@ -172,6 +173,7 @@ export class SafetensorsSource implements TensorSource {
   readonly format = 'safetensors' as const;
   readonly tensors: readonly TensorInfo[];
   readonly hints = {};
+  readonly decodesPanels = true;
   private readonly byName = new Map<string, Located>();
 
   constructor(
@@ -224,7 +226,10 @@ export class SafetensorsSource implements TensorSource {
     const count = entry.byteLength / element.size;
     checkDecodable(count, element, reader.path, what);
     const [rows, cols] = rowsAndCols(entry.shape);
-    const writer = new SliceWriter(targetArray(options, count), rows, cols, transposed);
+    const panels = !!options?.panels;
+    if (panels) checkTransposable(entry.shape, what, reader.path);
+    const length = panels ? panelsLength(transposed ? cols : rows, transposed ? rows : cols) : count;
+    const writer = new SliceWriter(targetArray(options, length), rows, cols, transposed, 1, panels);
     return decodeInSlices(writer, elementSlices(reader, dataStart + entry.begin, element, options?.signal, what), options?.signal, reader.path);
   }
 

@@ -6,6 +6,7 @@
  */
 import { FfnLensError } from '../core/errors';
 import { throwIfAborted } from './fileRange';
+import { PANEL_KC, PANEL_NR, panelsLength } from '../core/gemm';
 
 /**
  * Decoded float32 bytes per slice: big enough that a slice holds dozens of rows of a wide matrix
@@ -30,38 +31,87 @@ export class SliceWriter {
   /** Stored elements per slice (the last one may be shorter). */
   readonly sliceLength: number;
   private scratch: Float32Array | undefined;
+  /** The stored elements (rows x cols); `out` holds more when it is `panels` (padding). */
+  readonly length: number;
 
-  /** `unit`: a slice boundary falls on a multiple of it (a quantised block); it divides `cols` when transposing. */
+  /**
+   * `unit`: a slice boundary falls on a multiple of it (a quantised block); it divides `cols` when
+   * transposing. `panels`: `out` receives the matrix (as stored, or its transpose) in the matrix
+   * kernel's `panels` layout (see PreparedMatrix), so no later pass rearranges it.
+   */
   constructor(
     readonly out: Float32Array,
     readonly rows: number,
     readonly cols: number,
     readonly transpose: boolean,
     unit = 1,
+    readonly panels = false,
   ) {
-    if (rows * cols !== out.length) throw new RangeError(`SliceWriter: ${out.length} values is not ${rows} x ${cols}`);
+    this.length = rows * cols;
+    const [k, n] = transpose ? [cols, rows] : [rows, cols];
+    const want = panels ? panelsLength(k, n) : rows * cols;
+    if (out.length !== want) throw new RangeError(`SliceWriter: ${out.length} values is not ${rows} x ${cols}${panels ? ' in panels' : ''}`);
     const floats = Math.max(1, Math.floor(SLICE_LIMITS.bytes / 4));
-    this.sliceLength = transpose
-      ? Math.max(1, Math.floor(floats / Math.max(1, cols))) * cols
-      : Math.max(1, Math.floor(floats / unit)) * unit;
-  }
-
-  /** The total number of stored elements. */
-  get length(): number {
-    return this.out.length;
+    // transposed and panel slices are whole stored rows, however wide
+    this.sliceLength = transpose || panels ? Math.max(1, Math.floor(floats / Math.max(1, cols))) * cols : Math.max(1, Math.floor(floats / unit)) * unit;
+    if (panels) zeroPanelPadding(out, k, n);
   }
 
   /** Where the `n` stored elements from `first` on are to be decoded: `out` itself, or a reused scratch slice. */
   target(first: number, n: number): Float32Array {
-    if (!this.transpose) return this.out.subarray(first, first + n);
+    if (!this.transpose && !this.panels) return this.out.subarray(first, first + n);
     this.scratch ??= new Float32Array(Math.min(this.sliceLength, this.length));
     return this.scratch.subarray(0, n);
   }
 
   /** Puts the elements decoded into `target(first, n)` in their place. */
   commit(first: number, n: number): void {
-    if (this.transpose) transposeRows(this.scratch!.subarray(0, n), first / this.cols, n / this.cols, this.rows, this.cols, this.out);
+    const src = this.scratch?.subarray(0, n);
+    if (!src) return;
+    const [r0, count] = [first / this.cols, n / this.cols];
+    if (!this.panels) transposeRows(src, r0, count, this.rows, this.cols, this.out);
+    else if (this.transpose) columnsToPanels(src, r0, count, this.cols, this.rows, this.out);
+    else rowsToPanels(src, r0, count, this.rows, this.cols, this.out);
   }
+}
+
+/** Index of element (kk, j) of a k x n matrix in the `panels` layout. */
+function panelAt(kk: number, j: number, k: number, npad: number): number {
+  const k0 = kk - (kk % PANEL_KC);
+  const kc = Math.min(PANEL_KC, k - k0);
+  return k0 * npad + (j >> 3) * kc * PANEL_NR + (kk - k0) * PANEL_NR + (j & 7);
+}
+
+/** Rows [r0, r0 + count) of a k x n matrix (`src`, count x n) into their panels. */
+function rowsToPanels(src: Float32Array, r0: number, count: number, k: number, n: number, out: Float32Array): void {
+  const npad = Math.ceil(n / PANEL_NR) * PANEL_NR;
+  for (let i = 0; i < count; i++) {
+    const kk = r0 + i;
+    const row = src.subarray(i * n, (i + 1) * n);
+    // each run of 8 columns is 8 consecutive floats of its panel
+    for (let j = 0; j < n; j += PANEL_NR) out.set(row.subarray(j, Math.min(n, j + PANEL_NR)), panelAt(kk, j, k, npad));
+  }
+}
+
+/** Columns [c0, c0 + count) of a k x n matrix (`src`, count stored rows of k: the file's [n, k] rows) into their panels. */
+function columnsToPanels(src: Float32Array, c0: number, count: number, k: number, n: number, out: Float32Array): void {
+  const npad = Math.ceil(n / PANEL_NR) * PANEL_NR;
+  for (let i = 0; i < count; i++) {
+    const j = c0 + i;
+    const col = i * k;
+    for (let k0 = 0; k0 < k; k0 += PANEL_KC) {
+      const kc = Math.min(PANEL_KC, k - k0);
+      let at = panelAt(k0, j, k, npad);
+      for (let kk = 0; kk < kc; kk++, at += PANEL_NR) out[at] = src[col + k0 + kk];
+    }
+  }
+}
+
+/** Zeroes the lanes past column n of the last panel (the kernel reads them as zeros). */
+function zeroPanelPadding(out: Float32Array, k: number, n: number): void {
+  const npad = Math.ceil(n / PANEL_NR) * PANEL_NR;
+  if (npad === n) return;
+  for (let kk = 0; kk < k; kk++) out.fill(0, panelAt(kk, n, k, npad), panelAt(kk, npad - PANEL_NR, k, npad) + PANEL_NR);
 }
 
 /** Decodes `n` stored elements from element `first` on into `into` (exactly `n` values). */

@@ -49,6 +49,12 @@ export interface ReadOptions {
    * are never copied again). Without it `read` allocates an ordinary array.
    */
   into?: (length: number) => Float32Array;
+  /**
+   * A matrix (2-D tensor, as stored or transposed) decoded straight into the matrix kernel's
+   * `panels` layout (panelsLength(k, n) values, `into` called with that), so no later pass packs
+   * it. Only for sources whose `decodesPanels` is true.
+   */
+  panels?: boolean;
 }
 
 /** The array a read decodes into: `options.into(length)`, checked, or a fresh one. */
@@ -83,6 +89,8 @@ export interface TensorSource {
    * but a 2-D tensor is refused. Optional: without it a caller transposes what `read` returns.
    */
   readTransposed?(name: string, options?: ReadOptions): Promise<Float32Array>;
+  /** Whether `read` and `readTransposed` take ReadOptions.panels. */
+  readonly decodesPanels?: boolean;
   /**
    * Rows [first, first + count) of a tensor seen as a [rows x cols] matrix (its leading dimensions
    * by its last), decoded: only those rows' bytes are read (an embedding's rows for the prompt's

@@ -4,7 +4,8 @@
  */
 import { FfnLensError } from '../core/errors';
 import type { FfnMatrixName } from '../core/ffn';
-import type { ActivationName, FfnWeights } from '../core/types';
+import { panelsLength } from '../core/gemm';
+import type { ActivationName, FfnWeights, PreparedMatrix } from '../core/types';
 import { transpose } from '../formats/slices';
 import type { TensorSource } from '../formats/source';
 import { fitActivation } from './conventions';
@@ -106,4 +107,33 @@ async function readTensor(source: TensorSource, spec: LayerSpec, name: string, l
   const data = mode === 'transposed' ? await source.readTransposed!(name, readOptions) : await source.read(name, readOptions);
   if (data.length !== length) throw mismatch(data.length);
   return data;
+}
+
+/**
+ * One of the layer's matrices decoded straight into the matrix kernel's `panels` layout (in
+ * `alloc`ated memory), when the source can (`decodesPanels`): read → decode → compute, with no
+ * packing pass. Undefined when it cannot (the caller reads it plainly and prepares it).
+ */
+export async function loadPanels(source: TensorSource, spec: LayerSpec, name: FfnMatrixName, options: LoadOptions = {}): Promise<PreparedMatrix | undefined> {
+  if (!source.decodesPanels || !options.alloc) return undefined;
+  const { dModel, dFf } = spec;
+  const [k, n] = name === 'w2' ? [dFf, dModel] : [dModel, dFf];
+  const tensor = name === 'w2' ? spec.tensors.w2 : name === 'w1' ? spec.tensors.w1 : spec.tensors.gate;
+  if (!tensor) throw new FfnLensError(`layer "${spec.id}" has no gate matrix`, source.path);
+  const layout = name === 'w2' ? spec.layouts.w2 : name === 'w1' ? spec.layouts.w1 : (spec.layouts.gate ?? spec.layouts.w1);
+  // The core's matrix is [k x n]; an [in, out] file holds it as stored, an [out, in] one transposed.
+  const shape = source.tensors.find((t) => t.name === tensor)?.shape;
+  const stored = layout === 'in_out' ? [k, n] : [n, k];
+  if (!shape || shape.length !== 2 || shape[0] !== stored[0] || shape[1] !== stored[1]) {
+    throw new FfnLensError(`layer "${spec.id}": tensor "${tensor}" is [${shape?.join(', ') ?? '?'}], expected [${stored.join(', ')}]`, source.path);
+  }
+  if (options.signal?.aborted) throw new FfnLensError('loading the layer was cancelled', source.path, 'cancelled');
+  const want = panelsLength(k, n);
+  const into = (length: number): Float32Array => {
+    if (length !== want) throw new FfnLensError(`layer "${spec.id}": tensor "${tensor}" would take ${length} values in panels, expected ${want}`, source.path);
+    return (options.alloc as (n: number) => Float32Array)(length);
+  };
+  const readOptions = { signal: options.signal, into, panels: true };
+  const data = layout === 'in_out' ? await source.read(tensor, readOptions) : await source.readTransposed!(tensor, readOptions);
+  return { k, n, layout: 'panels', data };
 }

@@ -7,6 +7,7 @@
  */
 import { FfnLensError, isFfnLensError } from '../core/errors';
 import type { MatrixSupply } from '../core/ffn';
+import { panelsLength } from '../core/gemm';
 import type { PreparedMatrix } from '../core/types';
 import type { TensorSource } from '../formats/source';
 import type { GemmEngine } from '../kernels';
@@ -97,6 +98,23 @@ export class ModelWeights {
         return new Float32Array(n); // past kernel memory: an ordinary array, copied in per product
       }
     };
+    if (this.engine.path !== 'ts' && this.source.decodesPanels) {
+      // straight into the kernel's panels: read -> decode -> compute, no packing pass
+      const pl = panelsLength(inDim, outDim);
+      const into = (n: number): Float32Array => {
+        if (n !== pl) throw new FfnLensError(`tensor ${name} would take ${n} values in panels, expected ${pl}`, this.source.path);
+        try {
+          return this.engine.alloc(n);
+        } catch (e) {
+          if (!(isFfnLensError(e) && e.kind === 'budget')) throw e;
+          return new Float32Array(n); // past kernel memory: copied in per product
+        }
+      };
+      const panels = { signal: this.signal, panels: true, into };
+      const data = layout === 'in_out' ? await this.source.read(name, panels) : await this.source.readTransposed!(name, panels);
+      this.matrixBytes += length * 4;
+      return { plain: EMPTY, prepared: { k: inDim, n: outDim, layout: 'panels', data } };
+    }
     const options = { signal: this.signal, into: alloc };
     const plain =
       layout === 'in_out' ? await this.source.read(name, options) : this.source.readTransposed ? await this.source.readTransposed(name, options) : undefined;

@@ -89,7 +89,13 @@ export async function runLayerOnEngine(req: RunRequest, engine: GemmEngine, opts
       }
       return { plain: prepared.layout === 'rows' ? prepared.data : EMPTY, prepared };
     },
-    release: (supply) => engine.release(supply.prepared?.data ?? supply.plain),
+    release: (supply) => {
+      const data = supply.prepared?.data ?? supply.plain;
+      const i = trace.indexOf(data);
+      if (i >= 0) trace.splice(i, 1); // decoded straight into panels: given back here, not with the trace
+      engine.release(data);
+    },
+    panels: engine.path !== 'ts',
   };
   try {
     return await runLayer(req, {

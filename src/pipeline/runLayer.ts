@@ -10,7 +10,7 @@ import { analyzeWithNorms, forward, preparedW2RowNorms, w2RowNorms as computeW2R
 import { forwardSteps, type FfnMatrixName, type MatrixSupply } from '../core/ffn';
 import type { FfnTrace } from '../core/types';
 import type { TensorSource } from '../formats/source';
-import { loadBiases, loadMatrix } from '../layers/load';
+import { loadBiases, loadMatrix, loadPanels } from '../layers/load';
 import { openSource } from '../formats/open';
 import type { TensorProblem } from '../formats/source';
 import { findLayers, fitActivation, loadLayer, selectLayer } from '../layers';
@@ -57,6 +57,8 @@ export interface RunOptions {
 
 /** How a streamed run lays out each matrix for the kernel and gives it back. */
 export interface MatrixStream {
+  /** The kernel multiplies `panels` matrices: sources that can decode straight into them do. */
+  panels: boolean;
   /** `plain` (k x n, from `alloc`) for the kernel; it may be rearranged in place. */
   prepare(plain: Float32Array, k: number, n: number): MatrixSupply;
   /** Gives back what `prepare` returned. */
@@ -280,12 +282,21 @@ async function streamedForward(source: TensorSource, layer: LayerSpec, activatio
       held = undefined;
       throwIfAborted(signal, file);
       const t0 = performance.now();
-      const plain = await loadMatrix(source, layer, name, load);
-      readMs += performance.now() - t0;
-      warnings.push(...valueWarnings(`weight ${tensorOf[name]}`, plain, `layer ${layer.id}`));
-      const [k, n] = name === 'w2' ? [layer.dFf, layer.dModel] : [layer.dModel, layer.dFf];
-      if (name === 'w2') norms = computeW2RowNorms(plain, k, n);
-      held = stream.prepare(plain, k, n);
+      // Straight into the kernel's panels when both sides can: read -> decode -> compute, no packing pass.
+      const panels = stream.panels ? await loadPanels(source, layer, name, load) : undefined;
+      if (panels) {
+        readMs += performance.now() - t0;
+        warnings.push(...valueWarnings(`weight ${tensorOf[name]}`, panels.data, `layer ${layer.id}`));
+        if (name === 'w2') norms = preparedW2RowNorms(panels);
+        held = { plain: new Float32Array(0), prepared: panels };
+      } else {
+        const plain = await loadMatrix(source, layer, name, load);
+        readMs += performance.now() - t0;
+        warnings.push(...valueWarnings(`weight ${tensorOf[name]}`, plain, `layer ${layer.id}`));
+        const [k, n] = name === 'w2' ? [layer.dFf, layer.dModel] : [layer.dModel, layer.dFf];
+        if (name === 'w2') norms = computeW2RowNorms(plain, k, n);
+        held = stream.prepare(plain, k, n);
+      }
       step = steps.next(held);
     }
     return { trace: step.value, inputs, norms: norms as Float64Array, weightWarnings: warnings, weightsReused: false, loaded: started + readMs, readMs };
