@@ -232,12 +232,8 @@ function parseRunCommon(file: string, flags: Map<string, string>): { topK?: numb
   }
   const topK = flags.get('--top-k');
   if (topK !== undefined) out.topK = parseInteger('--top-k', topK, 0, file);
-  const threshold = flags.get('--threshold');
-  if (threshold !== undefined) {
-    const x = Number(threshold);
-    if (threshold.trim() === '' || !Number.isFinite(x) || x < 0) throw usage(`--threshold needs a number >= 0, got "${threshold}"`, file);
-    out.threshold = x;
-  }
+  const threshold = parseThreshold(flags, file);
+  if (threshold !== undefined) out.threshold = threshold;
   return out;
 }
 
@@ -381,12 +377,8 @@ function parseScan(rest: readonly string[]): ScanCommand {
   }
   const neurons = flags.get('--neurons');
   if (neurons !== undefined) cmd.neurons = integerList('--neurons', neurons, file);
-  const threshold = flags.get('--threshold');
-  if (threshold !== undefined) {
-    const x = Number(threshold);
-    if (threshold.trim() === '' || !Number.isFinite(x) || x < 0) throw usage(`--threshold needs a number >= 0, got "${threshold}"`, file);
-    cmd.threshold = x;
-  }
+  const threshold = parseThreshold(flags, file);
+  if (threshold !== undefined) cmd.threshold = threshold;
   return cmd;
 }
 
@@ -402,4 +394,13 @@ function parseSearch(rest: readonly string[]): SearchCommand {
   const scan = flags.get('--scan');
   if (scan !== undefined) cmd.scan = scan;
   return cmd;
+}
+
+/** `--threshold X`: a number >= 0, or undefined when not given. */
+function parseThreshold(flags: Map<string, string>, file: string): number | undefined {
+  const threshold = flags.get('--threshold');
+  if (threshold === undefined) return undefined;
+  const x = Number(threshold);
+  if (threshold.trim() === '' || !Number.isFinite(x) || x < 0) throw usage(`--threshold needs a number >= 0, got "${threshold}"`, file);
+  return x;
 }

@@ -5,6 +5,7 @@
  * use, and a restored panel's state through `parsePanelRequest`. No `vscode` import.
  */
 import { ACTIVATIONS, ActivationName } from '../core/types';
+import type { ScanExample } from '../model/scan';
 import type { InputSpec } from './run';
 
 /** Re-exported so the webview imports only from the protocol. */
@@ -139,18 +140,8 @@ export interface VocabScoreView {
   value: number;
 }
 
-/** One place in a scanned corpus where a unit fired. */
-export interface ScanExampleView {
-  value: number;
-  /** The file, relative to the workspace folder. */
-  file: string;
-  window: number;
-  position: number;
-  token: string;
-  /** About 12 tokens either side; the firing token is context[tokenSpan[0], tokenSpan[1]). */
-  context: string;
-  tokenSpan: [number, number];
-}
+/** One place in a scanned corpus where a unit fired (the file relative to the workspace folder). */
+export type ScanExampleView = Omit<ScanExample, 'offsets'>;
 
 /** What the last scan of this block found for one unit. */
 export interface NeuronScanView {
