@@ -217,7 +217,7 @@ async function runBlock(
     applyRope(q, rows, heads, headDim, spec.rope, inv, (r) => r % T);
     applyRope(k, rows, kvHeads, headDim, spec.rope, inv, (r) => r % T);
   }
-  const att = causalAttention(q, k, v, { sequences, tokens: T, heads, kvHeads, headDim, slidingWindow: spec.slidingWindow }, new Float32Array(rows * heads * headDim));
+  const att = causalAttention(q, k, v, { sequences, tokens: T, heads, kvHeads, headDim, slidingWindow: spec.slidingWindow }, new Float32Array(rows * heads * headDim), w.gemm);
   const a = await w.linear(bt.o, att, rows, heads * headDim, d);
   const out = new Float32Array(rows * d);
   let mlpIn: Float32Array;

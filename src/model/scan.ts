@@ -78,15 +78,28 @@ export const CONTEXT_TOKENS = 12;
 const QUANTILES = [0.1, 0.25, 0.5, 0.75, 0.9];
 const RESERVOIR = 20;
 
-/** A unit's running state: its top examples (kept sorted, smallest last), histogram, density and a reservoir. */
+/**
+ * A place an example stands at, kept as numbers while its file is being scanned; its text (the
+ * token and its context) is built once the file is done, and only for places still kept.
+ */
+interface Place {
+  value: number;
+  window: number;
+  position: number;
+  /** The token's index in its file. */
+  at: number;
+  example?: ScanExample;
+}
+
+/** A unit's running state: its top places (sorted, largest first), histogram, density and a reservoir. */
 class UnitState {
-  top: ScanExample[] = [];
+  top: Place[] = [];
   hist = new StreamingHistogram(50);
   fired = 0;
   seen = 0;
   max = -Infinity;
   quad = [0, 0, 0, 0];
-  reservoir: { value: number; example: ScanExample }[] = [];
+  reservoir: Place[] = [];
 }
 
 /** Deterministic pseudo-random numbers for the reservoirs (the same scan gives the same samples). */
@@ -107,15 +120,24 @@ export async function scanCorpus(model: OpenModel, files: readonly CorpusFile[],
   const threshold = relu ? 0 : (opts.threshold ?? DEFAULT_SMOOTH_THRESHOLD);
   const state = units.map(() => new UnitState());
   const byAbs = opts.rank === 'abs';
-  const rankOf = (e: ScanExample): number => (byAbs ? Math.abs(e.value) : e.value);
   const random = lcg(20261203);
-  const name = (id: number): string => tokenizer.display(id);
+  // each token's readable text once: building contexts is otherwise most of a scan's time
+  const shown = new Map<number, string>();
+  const name = (id: number): string => {
+    let t = shown.get(id);
+    if (t === undefined) shown.set(id, (t = tokenizer.display(id)));
+    return t;
+  };
+  const top = opts.top;
+  const dFf = spec.dFf;
   let tokens = 0;
   let windows = 0;
   for (const [fi, f] of files.entries()) {
     // one file's tokens at a time: memory does not grow with the corpus
     const e = tokenizer.encode(await f.text(), { addSpecialTokens: false });
     const fileWindows = Math.ceil(e.ids.length / opts.ctx);
+    /** Places of this file kept at some point (their text is built when the file is done). */
+    const pending: Place[] = [];
     for (let w = 0, start = 0; start < e.ids.length; w++, start += opts.ctx) {
       if (opts.signal?.aborted) throw new FfnLensError('cancelled', model.path, 'cancelled');
       opts.onProgress?.((fi + w / fileWindows) / files.length, `${f.name}: window ${w + 1} of ${fileWindows}`);
@@ -125,52 +147,69 @@ export async function scanCorpus(model: OpenModel, files: readonly CorpusFile[],
       const hidden = out.trace.hidden;
       const gate = out.trace.up ? out.trace.preActivation : undefined;
       const up = out.trace.up;
-      const dFf = spec.dFf;
-      /** The example at window position p (file token start + p). */
-      const example = (p: number, value: number): ScanExample => {
-        const at = start + p;
-        const from = Math.max(0, at - CONTEXT_TOKENS);
-        const to = Math.min(e.ids.length, at + CONTEXT_TOKENS + 1);
-        const before = e.ids.slice(from, at).map(name).join('');
-        const token = name(e.ids[at]);
-        const after = e.ids.slice(at + 1, to).map(name).join('');
-        return { value, file: f.name, window: w, position: p, token, context: before + token + after, tokenSpan: [before.length, before.length + token.length], offsets: e.offsets[at] };
-      };
-      for (let p = 0; p < ids.length; p++) {
-        const row = (p + bos) * dFf;
-        units.forEach((u, j) => {
-          const s = state[j];
-          const v = hidden[row + u];
+      for (let j = 0; j < units.length; j++) {
+        const u = units[j];
+        const s = state[j];
+        for (let p = 0; p < ids.length; p++) {
+          const at = (p + bos) * dFf + u;
+          const v = hidden[at];
           s.seen++;
           if (Math.abs(v) > threshold) s.fired++;
           if (v > s.max) s.max = v;
           s.hist.add(v);
-          if (gate && up) s.quad[(gate[row + u] >= 0 ? 0 : 2) + (up[row + u] >= 0 ? 0 : 1)]++;
+          if (gate && up) s.quad[(gate[at] >= 0 ? 0 : 2) + (up[at] >= 0 ? 0 : 1)]++;
           const key = byAbs ? Math.abs(v) : v;
-          if (opts.top > 0 && (s.top.length < opts.top || key > rankOf(s.top[s.top.length - 1]))) {
-            // insert in order (largest first); ties keep the earlier example first
-            let at = s.top.length;
-            while (at > 0 && rankOf(s.top[at - 1]) < key) at--;
-            s.top.splice(at, 0, example(p, v));
-            if (s.top.length > opts.top) s.top.pop();
+          const list = s.top;
+          if (top > 0 && (list.length < top || key > (byAbs ? Math.abs(list[list.length - 1].value) : list[list.length - 1].value))) {
+            // insert in order (largest first); ties keep the earlier place first
+            let k = list.length;
+            while (k > 0 && (byAbs ? Math.abs(list[k - 1].value) : list[k - 1].value) < key) k--;
+            const place: Place = { value: v, window: w, position: p, at: start + p };
+            list.splice(k, 0, place);
+            pending.push(place);
+            if (list.length > top) list.pop();
           }
           // reservoir sampling (algorithm R): a uniform sample of the unit's activations
-          if (s.reservoir.length < RESERVOIR) s.reservoir.push({ value: v, example: example(p, v) });
-          else {
-            const k = Math.floor(random() * s.seen);
-            if (k < RESERVOIR) s.reservoir[k] = { value: v, example: example(p, v) };
+          const r = s.reservoir.length < RESERVOIR ? s.reservoir.length : Math.floor(random() * s.seen);
+          if (r < RESERVOIR) {
+            const place: Place = { value: v, window: w, position: p, at: start + p };
+            s.reservoir[r] = place;
+            pending.push(place);
           }
-        });
+        }
       }
       tokens += ids.length;
       windows++;
+    }
+    // the file is done: the text of every place still kept, then the file's tokens can go
+    const kept = new Set<Place>();
+    for (const s of state) for (const place of [...s.top, ...s.reservoir]) kept.add(place);
+    for (const place of pending) {
+      if (place.example || !kept.has(place)) continue;
+      const from = Math.max(0, place.at - CONTEXT_TOKENS);
+      const to = Math.min(e.ids.length, place.at + CONTEXT_TOKENS + 1);
+      let before = '';
+      for (let i = from; i < place.at; i++) before += name(e.ids[i]);
+      const token = name(e.ids[place.at]);
+      let after = '';
+      for (let i = place.at + 1; i < to; i++) after += name(e.ids[i]);
+      place.example = {
+        value: place.value,
+        file: f.name,
+        window: place.window,
+        position: place.position,
+        token,
+        context: before + token + after,
+        tokenSpan: [before.length, before.length + token.length],
+        offsets: e.offsets[place.at],
+      };
     }
   }
   const neurons: ScanNeuron[] = units.map((index, j) => {
     const s = state[j];
     const quantiles = QUANTILES.map((q) => {
       const value = s.hist.quantile(q);
-      let best: { value: number; example: ScanExample } | undefined;
+      let best: Place | undefined;
       for (const r of s.reservoir) if (!best || Math.abs(r.value - value) < Math.abs(best.value - value)) best = r;
       return { q, value, example: best?.example ?? null };
     });
@@ -182,7 +221,7 @@ export async function scanCorpus(model: OpenModel, files: readonly CorpusFile[],
       max: s.seen ? s.max : 0,
       histogram: s.hist.toJson(),
       quantiles,
-      examples: s.top,
+      examples: s.top.map((p) => p.example as ScanExample),
     };
   });
   opts.onProgress?.(1, 'done');

@@ -139,6 +139,11 @@ export class ModelWeights {
     this.engine.release(m.prepared?.data ?? m.plain);
   }
 
+  /** The WebAssembly kernel's plain product (attention's q·kᵀ and p·v); undefined on the TypeScript kernel. */
+  get gemm(): GemmEngine['gemm'] | undefined {
+    return this.engine.path === 'ts' ? undefined : this.engine.gemm;
+  }
+
   /** The kernel's product with a prepared matrix (for the FFN core). */
   get gemmPrepared(): GemmEngine['gemmPrepared'] {
     return this.engine.gemmPrepared;
