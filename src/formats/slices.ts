@@ -87,9 +87,23 @@ function rowsToPanels(src: Float32Array, r0: number, count: number, k: number, n
   const npad = Math.ceil(n / PANEL_NR) * PANEL_NR;
   for (let i = 0; i < count; i++) {
     const kk = r0 + i;
-    const row = src.subarray(i * n, (i + 1) * n);
-    // each run of 8 columns is 8 consecutive floats of its panel
-    for (let j = 0; j < n; j += PANEL_NR) out.set(row.subarray(j, Math.min(n, j + PANEL_NR)), panelAt(kk, j, k, npad));
+    const k0 = kk - (kk % PANEL_KC);
+    // consecutive panels of one row are kc * 8 floats apart; each takes 8 consecutive columns
+    const step = Math.min(PANEL_KC, k - k0) * PANEL_NR;
+    let at = k0 * npad + (kk - k0) * PANEL_NR;
+    const row = i * n;
+    const whole = n - (n % PANEL_NR);
+    for (let j = 0; j < whole; j += PANEL_NR, at += step) {
+      out[at] = src[row + j];
+      out[at + 1] = src[row + j + 1];
+      out[at + 2] = src[row + j + 2];
+      out[at + 3] = src[row + j + 3];
+      out[at + 4] = src[row + j + 4];
+      out[at + 5] = src[row + j + 5];
+      out[at + 6] = src[row + j + 6];
+      out[at + 7] = src[row + j + 7];
+    }
+    for (let j = whole; j < n; j++) out[at + (j - whole)] = src[row + j];
   }
 }
 

@@ -115,15 +115,19 @@ async function readTensor(source: TensorSource, spec: LayerSpec, name: string, l
  * packing pass. Undefined when it cannot (the caller reads it plainly and prepares it).
  */
 export async function loadPanels(source: TensorSource, spec: LayerSpec, name: FfnMatrixName, options: LoadOptions = {}): Promise<PreparedMatrix | undefined> {
-  if (!source.decodesPanels || !options.alloc) return undefined;
+  if (!source.decodesPanels || !source.readTransposed || !options.alloc) return undefined;
   const { dModel, dFf } = spec;
   const [k, n] = name === 'w2' ? [dFf, dModel] : [dModel, dFf];
   const tensor = name === 'w2' ? spec.tensors.w2 : name === 'w1' ? spec.tensors.w1 : spec.tensors.gate;
   if (!tensor) throw new FfnLensError(`layer "${spec.id}" has no gate matrix`, source.path);
   const layout = name === 'w2' ? spec.layouts.w2 : name === 'w1' ? spec.layouts.w1 : (spec.layouts.gate ?? spec.layouts.w1);
-  // The core's matrix is [k x n]; an [in, out] file holds it as stored, an [out, in] one transposed.
+  // A matrix stored as the kernel reads it ([in, out]) is read straight into place and packed by
+  // the kernel itself (faster than scattering it from here); one stored [out, in] is transposed on
+  // the way anyway, so it goes straight into the panels.
+  if (layout === 'in_out') return undefined;
+  // The core's matrix is [k x n]; the [out, in] file holds its transpose.
   const shape = source.tensors.find((t) => t.name === tensor)?.shape;
-  const stored = layout === 'in_out' ? [k, n] : [n, k];
+  const stored = [n, k];
   if (!shape || shape.length !== 2 || shape[0] !== stored[0] || shape[1] !== stored[1]) {
     throw new FfnLensError(`layer "${spec.id}": tensor "${tensor}" is [${shape?.join(', ') ?? '?'}], expected [${stored.join(', ')}]`, source.path);
   }
@@ -134,6 +138,6 @@ export async function loadPanels(source: TensorSource, spec: LayerSpec, name: Ff
     return (options.alloc as (n: number) => Float32Array)(length);
   };
   const readOptions = { signal: options.signal, into, panels: true };
-  const data = layout === 'in_out' ? await source.read(tensor, readOptions) : await source.readTransposed!(tensor, readOptions);
+  const data = await source.readTransposed!(tensor, readOptions);
   return { k, n, layout: 'panels', data };
 }

@@ -98,7 +98,9 @@ export class ModelWeights {
         return new Float32Array(n); // past kernel memory: an ordinary array, copied in per product
       }
     };
-    if (this.engine.path !== 'ts' && this.source.decodesPanels) {
+    // [out, in] matrices are transposed on the way: straight into the panels; [in, out] ones are
+    // read straight into place and packed by the kernel (faster than scattering them from here)
+    if (this.engine.path !== 'ts' && this.source.decodesPanels && this.source.readTransposed && layout === 'out_in') {
       // straight into the kernel's panels: read -> decode -> compute, no packing pass
       const pl = panelsLength(inDim, outDim);
       const into = (n: number): Float32Array => {
@@ -111,7 +113,7 @@ export class ModelWeights {
         }
       };
       const panels = { signal: this.signal, panels: true, into };
-      const data = layout === 'in_out' ? await this.source.read(name, panels) : await this.source.readTransposed!(name, panels);
+      const data = await this.source.readTransposed!(name, panels);
       this.matrixBytes += length * 4;
       return { plain: EMPTY, prepared: { k: inDim, n: outDim, layout: 'panels', data } };
     }
