@@ -33,6 +33,8 @@ export interface ModelForwardOptions {
   resume?: { from: number; residual: Float32Array };
   /** Keeps weights between runs (the worker's); without it every matrix is streamed and given back. */
   store?: WeightStore;
+  /** Whether to compute the traced block's down-projection row norms (default true; a scan needs none). */
+  rowNorms?: boolean;
 }
 
 export interface NextToken {
@@ -92,7 +94,7 @@ export async function modelForward(model: OpenModel, ids: readonly number[], opt
     }
     residuals[b] = x.subarray(0, T * d).slice();
     const capture = b === opts.layer;
-    const out = await runBlock(w, spec, b, x, T, sequences, inv, capture ? { ablate: opts.ablate } : undefined);
+    const out = await runBlock(w, spec, b, x, T, sequences, inv, capture ? { ablate: opts.ablate, norms: opts.rowNorms ?? true } : undefined);
     x = out.x;
     if (out.traced) traced = out.traced;
   }
@@ -206,7 +208,7 @@ async function runBlock(
   T: number,
   sequences: number,
   inv: Float64Array | undefined,
-  capture: { ablate?: readonly number[] } | undefined,
+  capture: { ablate?: readonly number[]; norms: boolean } | undefined,
 ): Promise<{ x: Float32Array; traced?: { trace: FfnTrace; norms: Float64Array } }> {
   const bt = spec.block(b);
   const rows = sequences * T;
@@ -229,11 +231,11 @@ async function runBlock(
     mlpIn = await norm(w, spec, bt.ffnNorm, out, rows);
   }
   const ablate = capture?.ablate?.length && sequences === 2 ? { units: capture.ablate, fromRow: T } : undefined;
-  const { trace, norms } = await ffn(w, spec, bt, mlpIn, rows, !!capture, ablate);
+  const { trace, norms } = await ffn(w, spec, bt, mlpIn, rows, !!capture?.norms, ablate);
   for (let i = 0; i < out.length; i++) out[i] += trace.output[i];
   if (!capture) return { x: out };
   // The trace of the baseline copy (the first T rows) is what the run shows.
-  return { x: out, traced: { trace: firstRows(trace, T), norms: norms as Float64Array } };
+  return { x: out, traced: { trace: firstRows(trace, T), norms: norms ?? new Float64Array(0) } };
 }
 
 /** The first T rows of every array of a trace. */

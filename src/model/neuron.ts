@@ -54,8 +54,30 @@ async function gain(source: TensorSource, spec: ModelSpec, n: NormTensors, raw: 
   return spec.norm.plusOne ? g.map((x) => 1 + x) : g;
 }
 
+/** The k largest (by `sign` · score) of `scores`, largest first, ties by the lower id: one pass. */
+function extremes(scores: Float64Array, k: number, sign: 1 | -1): [number, number][] {
+  const top: number[] = [];
+  for (let id = 0; id < scores.length; id++) {
+    const v = sign * scores[id];
+    if (top.length === k && v <= sign * scores[top[k - 1]]) continue;
+    let at = top.length;
+    while (at > 0 && sign * scores[top[at - 1]] < v) at--;
+    top.splice(at, 0, id);
+    if (top.length > k) top.pop();
+  }
+  return top.map((id) => [id, scores[id]]);
+}
+
+/**
+ * A vocabulary matrix times a vector, as one product on a kept, kernel-laid-out matrix (the
+ * worker's held model: a card then costs one matrix-vector product), else streamed in chunks.
+ */
+export type VocabProduct = (name: string, V: number, v: Float32Array) => Promise<Float64Array | undefined>;
+
 /** The `k` largest and `k` smallest of `M · v` over a [V x d] matrix streamed from `name`. */
-export async function vocabExtremes(source: TensorSource, name: string, V: number, v: Float32Array, k: number): Promise<{ top: [number, number][]; bottom: [number, number][] }> {
+export async function vocabExtremes(source: TensorSource, name: string, V: number, v: Float32Array, k: number, product?: VocabProduct): Promise<{ top: [number, number][]; bottom: [number, number][] }> {
+  const fast = product ? await product(name, V, v) : undefined;
+  if (fast) return { top: extremes(fast, k, 1), bottom: extremes(fast, k, -1) };
   const d = v.length;
   const scores = new Float64Array(V);
   const chunk = chunkRows(d);
@@ -69,13 +91,11 @@ export async function vocabExtremes(source: TensorSource, name: string, V: numbe
       scores[v0 + r] = acc;
     }
   }
-  const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
-  const pick = (ids: number[]): [number, number][] => ids.map((id) => [id, scores[id]]);
-  return { top: pick(order.slice(0, k)), bottom: pick(order.slice(-k).reverse()) };
+  return { top: extremes(scores, k, 1), bottom: extremes(scores, k, -1) };
 }
 
 /** The neuron card of unit `neuron` of block `layer`. */
-export async function neuronCard(model: OpenModel, layer: number, neuron: number, k = 10, raw = false): Promise<NeuronCard> {
+export async function neuronCard(model: OpenModel, layer: number, neuron: number, k = 10, raw = false, product?: VocabProduct): Promise<NeuronCard> {
   const { spec, source } = model;
   if (!Number.isInteger(layer) || layer < 0 || layer >= spec.layers) throw new FfnLensError(`layer ${layer} does not exist: the model has blocks 0..${spec.layers - 1}`, model.path, 'usage');
   if (!Number.isInteger(neuron) || neuron < 0 || neuron >= spec.dFf) throw new FfnLensError(`neuron ${neuron} does not exist: block ${layer}'s FFN has units 0..${spec.dFf - 1}`, model.path, 'usage');
@@ -87,10 +107,10 @@ export async function neuronCard(model: OpenModel, layer: number, neuron: number
   const out = wOut.map((x, i) => x * g[i]);
   const name = (id: number): string => model.tokenizer.vocabString(id) ?? model.tokenizer.display(id);
   const scored = (pairs: [number, number][]): VocabScore[] => pairs.map(([id, value]) => ({ id, token: name(id), text: model.tokenizer.display(id), value }));
-  const written = await vocabExtremes(source, spec.head, spec.vocabSize, out, k);
+  const written = await vocabExtremes(source, spec.head, spec.vocabSize, out, k, product);
   // what it reads: its row of the gate (gated FFNs) or up projection [d_model x d_ff] -> column i
   const wIn = await unitVector(source, mlp.gate ?? mlp.up, neuron, 'out', d, spec.dFf);
   const gIn = await gain(source, spec, spec.block(layer).ffnNorm, false);
-  const read = await vocabExtremes(source, spec.embed, spec.vocabSize, wIn.map((x, i) => x * gIn[i]), k);
+  const read = await vocabExtremes(source, spec.embed, spec.vocabSize, wIn.map((x, i) => x * gIn[i]), k, product);
   return { layer, neuron, promotes: scored(written.top), suppresses: scored(written.bottom), respondsTo: scored(read.top) };
 }

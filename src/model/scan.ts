@@ -143,7 +143,7 @@ export async function scanCorpus(model: OpenModel, files: readonly CorpusFile[],
       opts.onProgress?.((fi + w / fileWindows) / files.length, `${f.name}: window ${w + 1} of ${fileWindows}`);
       const ids = e.ids.slice(start, start + opts.ctx);
       const input = bos ? [tokenizer.bosId as number, ...ids] : ids;
-      const out = await modelForward(model, input, { engine: opts.engine, layer: opts.layer, store: opts.store, signal: opts.signal });
+      const out = await modelForward(model, input, { engine: opts.engine, layer: opts.layer, store: opts.store, signal: opts.signal, rowNorms: false });
       const hidden = out.trace.hidden;
       const gate = out.trace.up ? out.trace.preActivation : undefined;
       const up = out.trace.up;

@@ -40,9 +40,10 @@ export class StreamingHistogram {
       if (v > max) max = v;
     }
     const span = max > min ? max - min : Math.max(Math.abs(min), 1e-6);
-    this.lo = min;
-    // a little headroom above the largest so it lands inside the last bin
-    this.width = (span * (1 + 1e-9)) / this.bins;
+    // headroom of 5% either side: a later value a rounding error past the first ones' extremes
+    // (a GELU's floor is hit again and again) must not double the bins and waste half of them
+    this.lo = min - 0.05 * span;
+    this.width = (span * 1.1) / this.bins;
     for (const v of values) this.place(v);
   }
 

@@ -16,6 +16,7 @@ import { ModelHolder } from '../pipeline/heldModel';
 import { DEFAULT_HOLD_BYTES, runModel } from '../pipeline/runModel';
 import { corpusFile } from '../model/corpus';
 import { neuronCard } from '../model/neuron';
+import { ModelWeights } from '../model/weights';
 import { scanCorpus } from '../model/scan';
 import type { FromWorker, ToWorker, WorkerError, WorkerStartData } from '../protocol/worker';
 
@@ -130,7 +131,12 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
       case 'neuronCard': {
         const r = msg.request;
         const held = await models.get(r.model, r.memoryBudgetBytes ?? DEFAULT_HOLD_BYTES);
-        post({ type: 'neuronCardResult', id, result: await neuronCard(held.model, r.layer, r.neuron, r.top, r.raw) });
+        // the vocabulary matrices stay laid out for the kernel in the held model: a card is two products
+        await computeReady;
+        const w = new ModelWeights(held.model.source, engine, controller.signal, held.store);
+        const d = held.model.spec.dModel;
+        const product = async (name: string, V: number, v: Float32Array): Promise<Float64Array> => Float64Array.from(await w.linear({ weight: name, layout: 'out_in' }, v, 1, d, V));
+        post({ type: 'neuronCardResult', id, result: await neuronCard(held.model, r.layer, r.neuron, r.top, r.raw, product) });
         break;
       }
       case 'scan': {

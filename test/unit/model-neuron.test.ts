@@ -13,6 +13,8 @@ import { neuronCard } from '../../src/model/neuron';
 import { openModel } from '../../src/model/open';
 import { scanCorpus, type CorpusFile } from '../../src/model/scan';
 import { searchToken } from '../../src/model/search';
+import { WeightStore } from '../../src/model/store';
+import { ModelWeights } from '../../src/model/weights';
 import { StreamingHistogram } from '../../src/model/scanStats';
 import { byteBpeTokenizer } from '../helpers/byteBpe';
 import { refForward } from '../helpers/refModel';
@@ -265,6 +267,34 @@ describe('model: a scan of a LLaMA GGUF (SwiGLU, vocabulary in the file)', funct
         assert.ok(Math.abs(r.neurons[j].density - all.filter((a) => Math.abs(a.value) > 0.01).length / 6) < 1e-12);
       });
     } finally {
+      await model.close();
+      await engine.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('model: the neuron card on kept, kernel-laid-out vocabulary matrices (the worker)', function () {
+  this.timeout(60000);
+  it('gives the same card as the streamed one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-card-kept-'));
+    const tiny = makeTinyModel('llama', { seed: 91, layers: 2 });
+    writeHfFolder(dir, tiny);
+    const model = await openModel(dir);
+    const engine = createGemmEngine({ threads: 2 });
+    const store = new WeightStore(1 << 26, (m) => engine.release(m.prepared?.data ?? m.plain));
+    try {
+      const w = new ModelWeights(model.source, engine, undefined, store);
+      const product = async (name: string, V: number, v: Float32Array) => Float64Array.from(await w.linear({ weight: name, layout: 'out_in' }, v, 1, model.spec.dModel, V));
+      const streamed = await neuronCard(model, 1, 3, 5);
+      const kept = await neuronCard(model, 1, 3, 5, false, product);
+      for (const list of ['promotes', 'suppresses', 'respondsTo'] as const) {
+        assert.deepStrictEqual(kept[list].map((x) => x.id), streamed[list].map((x) => x.id), list);
+        kept[list].forEach((x, i) => assert.ok(near(x.value, streamed[list][i].value), `${list} ${i}`));
+      }
+      assert.ok(store.matrices.size >= 2, 'the head and the embedding are kept for the next card');
+    } finally {
+      store.clear();
       await model.close();
       await engine.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
