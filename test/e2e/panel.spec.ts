@@ -4,11 +4,11 @@
 // `npm run test:e2e -- --docs-screenshots` also writes docs/screenshots/panel.png and hover.png.
 import * as assert from 'assert';
 import type { Frame, Locator } from './fixture';
-import { browserConsole, explorerMenuItem, explorerRow, openWorkbench, page, runCommand, screenshot, waitForExtensionActivated, webviewFrame } from './fixture';
+import { browserConsole, chooseExplorerMenu, explorerRow, openWorkbench, page, runCommand, screenshot, waitForExtensionActivated, webviewFrame } from './fixture';
 
 /** Right-click `file` in the explorer and choose Explore FFN Layer. */
 async function exploreFromExplorer(file: string): Promise<void> {
-  await (await explorerMenuItem(file, 'Explore FFN Layer')).click();
+  await chooseExplorerMenu(file, 'Explore FFN Layer');
 }
 
 /** Opens the notification centre (the status bar's bell) until `entry` shows in it; 45 s at most. */
