@@ -199,8 +199,10 @@ export class Charts {
       data: {
         labels: r.tokens.map((t, i) => `${i}: ${t}`),
         datasets: [
-          { type: 'bar', label: `unit #${n.index}: h (after the filter)`, data: Array.from(n.hidden), backgroundColor: alpha(this.theme.after, 0.8) },
-          { type: 'line', label: 'pre-activation', data: Array.from(n.pre), borderColor: this.theme.before, backgroundColor: this.theme.before, tension: 0 },
+          { type: 'bar', label: n.up ? `unit #${n.index}: product act(gate) · up` : `unit #${n.index}: h (after the filter)`, data: Array.from(n.hidden), backgroundColor: alpha(this.theme.after, 0.8) },
+          { type: 'line', label: n.up ? 'gate (before its activation)' : 'pre-activation', data: Array.from(n.pre), borderColor: this.theme.before, backgroundColor: this.theme.before, tension: 0 },
+          // gated FFNs: the up projection too, so gate, up and product are each seen
+          ...(n.up ? [{ type: 'line' as const, label: 'up', data: Array.from(n.up), borderColor: this.theme.series[2], backgroundColor: this.theme.series[2], borderDash: [4, 3], tension: 0 }] : []),
         ],
       },
       options: baseOptions(this.theme, `token · firing rate ${pct(n.firingRate)} · ‖W2 row‖ ${fmt(n.w2Norm)}`, 'activation'),

@@ -128,6 +128,8 @@ export interface NeuronView {
   hidden: Float32Array;
   /** [T] its pre-activation (the gate's for gated layers). */
   pre: Float32Array;
+  /** [T] gated layers of a model run: its up projection (the product is act(gate) · up). */
+  up?: Float32Array;
   firingRate: number;
   w2Norm: number;
 }

@@ -13,6 +13,8 @@ import { openNpySource } from '../../src/formats/npy';
 import { createGemmEngine } from '../../src/kernels';
 import { openModel } from '../../src/model/open';
 import { scanCorpus } from '../../src/model/scan';
+import { neuronView } from '../../src/extension/panel/payload';
+import { runModel } from '../../src/pipeline/runModel';
 import { refForward } from '../helpers/refModel';
 import { makeTinyModel, writeHfFolder } from '../helpers/tinyModels';
 
@@ -95,6 +97,32 @@ describe('GLU anatomy in a scan', function () {
       });
     } finally {
       await model.close();
+      await engine.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('GLU anatomy in the panel', function () {
+  this.timeout(60000);
+  it("a gated unit's view carries its gate, up and product on every token, as refForward", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-glu-view-'));
+    const tiny = makeTinyModel('llama', { seed: 73, layers: 2 });
+    writeHfFolder(dir, tiny);
+    const engine = createGemmEngine({ path: 'ts' });
+    try {
+      const ids = [3, 8, 21, 5];
+      const r = await runModel({ model: dir, input: { kind: 'ids', ids }, layer: 1 }, engine);
+      const ref = refForward(tiny, ids).ffn[1];
+      const dFf = tiny.config.intermediate_size as number;
+      const v = neuronView(r, 4);
+      assert.ok(v?.up, 'a gated unit has its up projection');
+      ids.forEach((_, t) => {
+        assert.ok(Math.abs(v.pre[t] - (ref.gate as Float64Array)[t * dFf + 4]) < 1e-4, `gate ${t}`);
+        assert.ok(Math.abs((v.up as Float32Array)[t] - (ref.up as Float64Array)[t * dFf + 4]) < 1e-4, `up ${t}`);
+        assert.ok(Math.abs(v.hidden[t] - ref.hidden[t * dFf + 4]) < 1e-4, `product ${t}`);
+      });
+    } finally {
       await engine.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
     }

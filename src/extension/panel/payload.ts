@@ -185,7 +185,10 @@ export function neuronView(r: RunResult, index: number): NeuronView | undefined 
     hidden[t] = r.hidden[t * r.dFf + index];
     pre[t] = r.preActivation[t * r.dFf + index];
   }
-  return { index, hidden, pre, firingRate: r.analysis.neurons.firingRate[index], w2Norm: r.w2RowNorms[index] };
+  const view: NeuronView = { index, hidden, pre, firingRate: r.analysis.neurons.firingRate[index], w2Norm: r.w2RowNorms[index] };
+  const up = (r as { up?: Float32Array }).up;
+  if (up) view.up = Float32Array.from({ length: T }, (_, t) => up[t * r.dFf + index]);
+  return view;
 }
 
 /** A plain-JSON summary of a RunView, for the `_lastRun` test command. */
