@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
+from torch_common import blas_library
 
 
 @dataclass
@@ -142,20 +143,6 @@ def load(model, sd_hf):
         owner, _, leaf = name.rpartition(".")
         setattr(model.get_submodule(owner), leaf, nn.Parameter(t, requires_grad=False))
     model.lm_head.weight = model.transformer.wte.weight  # tied
-
-
-def blas_library():
-    """The BLAS this process mapped (after a product ran) and its thread count when it is OpenBLAS."""
-    with open("/proc/self/maps") as f:
-        libs = sorted({line.split()[-1] for line in f if "blas" in line.lower() and ".so" in line})
-    threads = None
-    for lib in libs:
-        try:
-            threads = ctypes.CDLL(lib).openblas_get_num_threads()
-            break
-        except (OSError, AttributeError):
-            pass
-    return {"libraries": libs, "openblas_threads": threads}
 
 
 def main():

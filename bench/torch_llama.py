@@ -21,6 +21,7 @@ T0 = time.perf_counter()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
+from torch_common import blas_library
 
 
 def open_weights(folder):
@@ -166,20 +167,6 @@ def load(model, weights):
         setattr(model.get_submodule(owner), leaf, nn.Parameter(to_tensor(weights[name]), requires_grad=False))
     if model.c.get("tie_word_embeddings", False):
         model.lm_head.weight = model.model.embed_tokens.weight
-
-
-def blas_library():
-    """The BLAS this process mapped (after a product ran) and its thread count when it is OpenBLAS."""
-    with open("/proc/self/maps") as f:
-        libs = sorted({line.split()[-1] for line in f if "blas" in line.lower() and ".so" in line})
-    threads = None
-    for lib in libs:
-        try:
-            threads = ctypes.CDLL(lib).openblas_get_num_threads()
-            break
-        except (OSError, AttributeError):
-            pass
-    return {"libraries": libs, "openblas_threads": threads}
 
 
 def main():
