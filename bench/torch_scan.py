@@ -83,8 +83,9 @@ class Histograms:
         self.pending = None
         lo, hi = values.min(0).values, values.max(0).values
         span = torch.where(hi > lo, hi - lo, lo.abs().clamp(min=1e-6))
-        self.lo = lo
-        self.width = span * (1 + 1e-9) / BINS
+        # the same 5% headroom either side as src/model/scanStats.ts
+        self.lo = lo - 0.05 * span
+        self.width = span * 1.1 / BINS
         self.place(values)
 
     def place(self, h):
