@@ -17,6 +17,7 @@ import { applyRope, ropeFrequencies } from './blocks/rope';
 import type { OpenModel } from './open';
 import type { BlockTensors, ModelSpec, NormTensors } from './spec';
 import type { WeightStore } from './store';
+import { topIds, vocabScores } from './vocab';
 import { ModelWeights } from './weights';
 
 export interface ModelForwardOptions {
@@ -247,11 +248,6 @@ function firstRows(t: FfnTrace, T: number): FfnTrace {
   return out;
 }
 
-/** Rows of the head read per chunk: about 16 MiB of float32 at a time. */
-function headChunk(d: number): number {
-  return Math.max(1, Math.floor((4 * 1024 * 1024) / d));
-}
-
 /** The top-k next tokens after each sequence's last position: final norm, head streamed in chunks, softmax. */
 async function predict(w: ModelWeights, spec: ModelSpec, x: Float32Array, T: number, sequences: number, k: number): Promise<NextToken[][]> {
   const d = spec.dModel;
@@ -265,22 +261,8 @@ async function predict(w: ModelWeights, spec: ModelSpec, x: Float32Array, T: num
     const out = await w.linear({ weight: spec.head, layout: 'out_in' }, h, sequences, d, V);
     return Array.from({ length: sequences }, (_, s) => topSoftmax(Float64Array.from(out.subarray(s * V, (s + 1) * V)), k));
   }
-  const logits = Array.from({ length: sequences }, () => new Float64Array(V));
-  const chunk = headChunk(d);
-  for (let v0 = 0; v0 < V; v0 += chunk) {
-    const n = Math.min(chunk, V - v0);
-    const rows = await w.rows(spec.head, v0, n);
-    for (let s = 0; s < sequences; s++) {
-      const hs = h.subarray(s * d, (s + 1) * d);
-      const out = logits[s];
-      for (let r = 0; r < n; r++) {
-        const o = r * d;
-        let acc = 0;
-        for (let i = 0; i < d; i++) acc += rows[o + i] * hs[i];
-        out[v0 + r] = acc;
-      }
-    }
-  }
+  const vectors = Array.from({ length: sequences }, (_, s) => h.subarray(s * d, (s + 1) * d));
+  const logits = await vocabScores((first, count) => w.rows(spec.head, first, count), V, vectors);
   return logits.map((l) => topSoftmax(l, k));
 }
 
@@ -290,16 +272,5 @@ export function topSoftmax(logits: Float64Array, k: number): NextToken[] {
   for (const v of logits) if (v > max) max = v;
   let sum = 0;
   for (const v of logits) sum += Math.exp(v - max);
-  // the k largest by one pass with a small sorted list (ties: the lower id first)
-  const top: number[] = [];
-  const want = Math.min(k, logits.length);
-  for (let id = 0; id < logits.length; id++) {
-    const v = logits[id];
-    if (top.length === want && v <= logits[top[want - 1]]) continue;
-    let at = top.length;
-    while (at > 0 && logits[top[at - 1]] < v) at--;
-    top.splice(at, 0, id);
-    if (top.length > want) top.pop();
-  }
-  return top.map((id) => ({ id, prob: Math.exp(logits[id] - max) / sum }));
+  return topIds(logits, k).map((id) => ({ id, prob: Math.exp(logits[id] - max) / sum }));
 }

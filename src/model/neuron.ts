@@ -12,6 +12,7 @@ import { FfnLensError } from '../core/errors';
 import type { TensorSource } from '../formats/source';
 import type { OpenModel } from './open';
 import type { LinearTensors, ModelSpec, NormTensors } from './spec';
+import { topIds, vocabScores } from './vocab';
 
 export interface VocabScore {
   id: number;
@@ -29,9 +30,6 @@ export interface NeuronCard {
   suppresses: VocabScore[];
   respondsTo: VocabScore[];
 }
-
-/** Rows of a vocabulary matrix read per chunk: about 16 MiB of float32. */
-const chunkRows = (d: number): number => Math.max(1, Math.floor((4 * 1024 * 1024) / d));
 
 /** Row `i` of a linear map's weight in [in, out] form is column i of an [out, in] tensor, row i of an [in, out] one; `unitAxis` says which axis holds the units. */
 async function unitVector(source: TensorSource, l: LinearTensors, unit: number, unitAxis: 'in' | 'out', inDim: number, outDim: number): Promise<Float32Array> {
@@ -54,18 +52,9 @@ async function gain(source: TensorSource, spec: ModelSpec, n: NormTensors, raw: 
   return spec.norm.plusOne ? g.map((x) => 1 + x) : g;
 }
 
-/** The k largest (by `sign` · score) of `scores`, largest first, ties by the lower id: one pass. */
+/** The k largest (by `sign` · score) of `scores`, with their scores. */
 function extremes(scores: Float64Array, k: number, sign: 1 | -1): [number, number][] {
-  const top: number[] = [];
-  for (let id = 0; id < scores.length; id++) {
-    const v = sign * scores[id];
-    if (top.length === k && v <= sign * scores[top[k - 1]]) continue;
-    let at = top.length;
-    while (at > 0 && sign * scores[top[at - 1]] < v) at--;
-    top.splice(at, 0, id);
-    if (top.length > k) top.pop();
-  }
-  return top.map((id) => [id, scores[id]]);
+  return topIds(scores, k, sign).map((id) => [id, scores[id]]);
 }
 
 /**
@@ -78,19 +67,9 @@ export type VocabProduct = (name: string, V: number, v: Float32Array) => Promise
 export async function vocabExtremes(source: TensorSource, name: string, V: number, v: Float32Array, k: number, product?: VocabProduct): Promise<{ top: [number, number][]; bottom: [number, number][] }> {
   const fast = product ? await product(name, V, v) : undefined;
   if (fast) return { top: extremes(fast, k, 1), bottom: extremes(fast, k, -1) };
-  const d = v.length;
-  const scores = new Float64Array(V);
-  const chunk = chunkRows(d);
-  for (let v0 = 0; v0 < V; v0 += chunk) {
-    const n = Math.min(chunk, V - v0);
-    const rows = source.readRows ? await source.readRows(name, v0, n) : (await source.read(name)).subarray(v0 * d, (v0 + n) * d);
-    for (let r = 0; r < n; r++) {
-      let acc = 0;
-      const o = r * d;
-      for (let i = 0; i < d; i++) acc += rows[o + i] * v[i];
-      scores[v0 + r] = acc;
-    }
-  }
+  const readRows = async (first: number, count: number): Promise<Float32Array> =>
+    source.readRows ? source.readRows(name, first, count) : (await source.read(name)).subarray(first * v.length, (first + count) * v.length);
+  const [scores] = await vocabScores(readRows, V, [v]);
   return { top: extremes(scores, k, 1), bottom: extremes(scores, k, -1) };
 }
 

@@ -7,6 +7,7 @@
 import { FfnLensError } from '../core/errors';
 import type { OpenModel } from './open';
 import type { ScanResult } from './scan';
+import { topIds } from './vocab';
 
 export interface TokenUnits {
   layer: number;
@@ -65,8 +66,7 @@ export async function searchToken(model: OpenModel, token: string, layers: reado
         for (let i = 0; i < spec.dFf; i++) scores[i] += w[o + i] * uj;
       }
     }
-    const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
-    out.push({ layer, promotes: order.slice(0, k).map((unit) => ({ unit, value: scores[unit] })) });
+    out.push({ layer, promotes: topIds(scores, k).map((unit) => ({ unit, value: scores[unit] })) });
   }
   const result: SearchResult = { token: model.tokenizer.vocabString(id) ?? token, id, layers: out };
   if (scan) {
