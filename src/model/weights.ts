@@ -17,9 +17,6 @@ import type { WeightStore } from './store';
 const EMPTY = new Float32Array(0);
 
 export class ModelWeights {
-  /** Matrix bytes read so far (for the benchmark's memory accounting and progress). */
-  matrixBytes = 0;
-
   constructor(
     private readonly source: TensorSource,
     private readonly engine: GemmEngine,
@@ -89,39 +86,29 @@ export class ModelWeights {
 
   private async readMatrix(name: string, layout: LinearTensors['layout'], inDim: number, outDim: number): Promise<MatrixSupply> {
     const length = inDim * outDim;
-    const alloc = (n: number): Float32Array => {
-      if (n !== length) throw new FfnLensError(`tensor ${name} has ${n} values, expected ${inDim} x ${outDim}`, this.source.path);
+    /** Kernel memory for `want` values (what the reader asks for must be that), else past kernel memory an ordinary array, copied in per product. */
+    const kernelArray = (want: number, what: string) => (n: number): Float32Array => {
+      if (n !== want) throw new FfnLensError(`tensor ${name} has ${n} values${what}, expected ${want}`, this.source.path);
       try {
         return this.engine.alloc(n);
       } catch (e) {
         if (!(isFfnLensError(e) && e.kind === 'budget')) throw e;
-        return new Float32Array(n); // past kernel memory: an ordinary array, copied in per product
+        return new Float32Array(n);
       }
     };
-    // [out, in] matrices are transposed on the way: straight into the panels; [in, out] ones are
-    // read straight into place and packed by the kernel (faster than scattering them from here)
+    // [out, in] matrices are transposed on the way: straight into the panels (read -> decode ->
+    // compute); [in, out] ones are read straight into place and packed by the kernel (faster than
+    // scattering them from here)
     if (this.engine.path !== 'ts' && this.source.decodesPanels && this.source.readTransposed && layout === 'out_in') {
-      // straight into the kernel's panels: read -> decode -> compute, no packing pass
-      const pl = panelsLength(inDim, outDim);
-      const into = (n: number): Float32Array => {
-        if (n !== pl) throw new FfnLensError(`tensor ${name} would take ${n} values in panels, expected ${pl}`, this.source.path);
-        try {
-          return this.engine.alloc(n);
-        } catch (e) {
-          if (!(isFfnLensError(e) && e.kind === 'budget')) throw e;
-          return new Float32Array(n); // past kernel memory: copied in per product
-        }
-      };
-      const panels = { signal: this.signal, panels: true, into };
-      const data = await this.source.readTransposed!(name, panels);
-      this.matrixBytes += length * 4;
+      const into = kernelArray(panelsLength(inDim, outDim), ' in panels');
+      const data = await this.source.readTransposed(name, { signal: this.signal, panels: true, into });
       return { plain: EMPTY, prepared: { k: inDim, n: outDim, layout: 'panels', data } };
     }
+    const alloc = kernelArray(length, ` (${inDim} x ${outDim})`);
     const options = { signal: this.signal, into: alloc };
     const plain =
       layout === 'in_out' ? await this.source.read(name, options) : this.source.readTransposed ? await this.source.readTransposed(name, options) : undefined;
     if (!plain) throw new FfnLensError(`the reader cannot transpose ${name}`, this.source.path);
-    this.matrixBytes += length * 4;
     let prepared: PreparedMatrix;
     try {
       prepared = this.engine.prepare(plain, inDim, outDim);
