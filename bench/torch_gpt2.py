@@ -113,15 +113,15 @@ class GPT(nn.Module):
         return self.lm_head(x[:, [-1], :])  # nanoGPT at inference: the last position only
 
 
-def read_safetensors(path):
-    """name -> float32 numpy array, each tensor copied out of the memory-mapped file."""
+def read_safetensors(path, wanted=lambda name: True):
+    """name -> float32 numpy array for the names `wanted` keeps, each copied out of the memory-mapped file."""
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
     mm = np.memmap(path, dtype=np.uint8, mode="r")
     out = {}
     for key, info in header.items():
-        if key == "__metadata__":
+        if key == "__metadata__" or not wanted(key):
             continue
         if info["dtype"] != "F32":
             raise SystemExit(f"{key}: dtype {info['dtype']} not handled")

@@ -21,7 +21,6 @@ ids.json: {"files": [{"name": "a.txt", "ids": [1, 2, 3]}, ...]} in scan order.
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
@@ -31,27 +30,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_gpt2 import GPT, GPTConfig, blas_library, load  # noqa: E402
+from torch_gpt2 import GPT, GPTConfig, blas_library, load, read_safetensors  # noqa: E402
 
 BINS = 50
 WARMUP = 256  # tokens buffered before a histogram's range is fixed (scanStats.ts)
-
-
-def read_safetensors(path, wanted):
-    """name -> float32 numpy array for the names `wanted` keeps, copied out of the memory-mapped file."""
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-    mm = np.memmap(path, dtype=np.uint8, mode="r")
-    out = {}
-    for key, info in header.items():
-        if key == "__metadata__" or not wanted(key):
-            continue
-        if info["dtype"] != "F32":
-            raise SystemExit(f"{key}: dtype {info['dtype']} not handled")
-        start, end = info["data_offsets"]
-        out[key] = np.array(mm[8 + n + start : 8 + n + end].view("<f4")).reshape(info["shape"])
-    return out
 
 
 class Histograms:
