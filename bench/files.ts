@@ -29,23 +29,33 @@ function toBf16(values: Float32Array, out: Uint16Array): Uint16Array {
   return out;
 }
 
-/** Writes a safetensors file (F32, or BF16 per tensor); returns its size in bytes. */
-export function writeSafetensors(path: string, tensors: GenTensor[]): number {
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt', source: 'bench/files.ts' } };
+/**
+ * The start of a safetensors file: the header's length, then the header (tensors back to back in
+ * the order given), padded so the data that follows is 8-byte aligned.
+ */
+export function safetensorsPrelude(tensors: { name: string; dtype: string; shape: number[]; bytes: number }[], metadata: Record<string, string>): Buffer {
+  const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
-    const bytes = dtypeBytes(t) * t.shape.reduce((a, b) => a * b, 1);
-    header[t.name] = { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes] };
+    offset += t.bytes;
   }
   let text = JSON.stringify(header);
   text += ' '.repeat((8 - ((8 + Buffer.byteLength(text)) % 8)) % 8); // keep the data 8-byte aligned
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
+  return Buffer.concat([len, Buffer.from(text)]);
+}
+
+/** Writes a safetensors file (F32, or BF16 per tensor); returns its size in bytes. */
+export function writeSafetensors(path: string, tensors: GenTensor[]): number {
+  const prelude = safetensorsPrelude(
+    tensors.map((t) => ({ name: t.name, dtype: t.dtype ?? 'F32', shape: t.shape, bytes: dtypeBytes(t) * t.shape.reduce((a, b) => a * b, 1) })),
+    { format: 'pt', source: 'bench/files.ts' },
+  );
   const fd = fs.openSync(path, 'w');
   try {
-    fs.writeSync(fd, len);
-    fs.writeSync(fd, text);
+    fs.writeSync(fd, prelude);
     const piece = new Float32Array(PIECE);
     const half = new Uint16Array(PIECE);
     for (const t of tensors) {

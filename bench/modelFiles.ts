@@ -8,6 +8,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as fs from 'fs';
 import * as path from 'path';
+import { safetensorsPrelude } from './files';
 import { fill } from './shapes';
 
 export interface ModelTensor {
@@ -35,20 +36,13 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 /** One safetensors file, streamed; returns its size. */
 async function writeFile(file: string, tensors: ModelTensor[]): Promise<number> {
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let offset = 0;
-  for (const t of tensors) {
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytesOf(t)] };
-    offset += bytesOf(t);
-  }
-  let text = JSON.stringify(header);
-  text += ' '.repeat((8 - ((8 + Buffer.byteLength(text)) % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
+  const prelude = safetensorsPrelude(
+    tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: bytesOf(t) })),
+    { format: 'pt' },
+  );
   const fd = fs.openSync(file, 'w');
   try {
-    fs.writeSync(fd, len);
-    fs.writeSync(fd, text);
+    fs.writeSync(fd, prelude);
     const piece = new Float32Array(PIECE);
     const half = new Uint16Array(PIECE);
     for (const t of tensors) {
