@@ -104,7 +104,28 @@ export interface SearchCommand {
   json: boolean;
 }
 
-export type CliCommand = InspectCommand | RunCommand | RunModelCommand | TokenizeCommand | NeuronCommand | ScanCommand | SearchCommand | { command: 'help' } | { command: 'version' };
+/** `score <model> --text S | --text-file F`: the mean next-token loss over windows of the text. */
+export interface ScoreCommand {
+  command: 'score';
+  model: string;
+  input: Exclude<TextOrIds, { kind: 'ids' }>;
+  /** Window length; undefined: the model's context. */
+  ctx?: number;
+  json: boolean;
+  engine: EngineChoice;
+}
+
+export type CliCommand =
+  | InspectCommand
+  | RunCommand
+  | RunModelCommand
+  | TokenizeCommand
+  | NeuronCommand
+  | ScanCommand
+  | SearchCommand
+  | ScoreCommand
+  | { command: 'help' }
+  | { command: 'version' };
 
 /** Default seed for `--random T` without `--seed`. */
 export const DEFAULT_SEED = 0;
@@ -159,8 +180,9 @@ export function parseArgs(argv: readonly string[]): CliCommand {
   if (command === 'neuron') return parseNeuron(rest);
   if (command === 'scan') return parseScan(rest);
   if (command === 'search') return parseSearch(rest);
+  if (command === 'score') return parseScore(rest);
   if (command.startsWith('-')) throw usage(`unknown option ${command}: the command comes first (try --help)`);
-  throw usage(`unknown command "${command}" (commands: inspect, run, tokenize, neuron, scan, search)`);
+  throw usage(`unknown command "${command}" (commands: inspect, run, tokenize, neuron, scan, search, score)`);
 }
 
 /** --text, --text-file or (with `ids`) --ids: at most one; undefined when none is given. */
@@ -393,6 +415,18 @@ function parseSearch(rest: readonly string[]): SearchCommand {
   if (flags.has('--layer')) cmd.layer = required(flags, '--layer', 0, file);
   const scan = flags.get('--scan');
   if (scan !== undefined) cmd.scan = scan;
+  return cmd;
+}
+
+const SCORE_FLAGS: Record<string, FlagKind> = { '--text': 'value', '--text-file': 'value', '--ctx': 'value', '--json': 'boolean', '--engine': 'value' };
+
+function parseScore(rest: readonly string[]): ScoreCommand {
+  const { file, flags } = splitArgs('score', rest, SCORE_FLAGS);
+  const input = textOrIds(flags, file, false);
+  if (!input) throw usage('score needs --text S or --text-file F (the text to score)', file);
+  const { engine } = parseRunCommon(file, flags);
+  const cmd: ScoreCommand = { command: 'score', model: file, input: input as ScoreCommand['input'], json: flags.has('--json'), engine };
+  if (flags.has('--ctx')) cmd.ctx = required(flags, '--ctx', 2, file);
   return cmd;
 }
 

@@ -8,6 +8,7 @@ import { engineName, runLayerOnEngine } from '../pipeline/engineRun';
 import { createCliEngine } from './engine';
 import { runModelCommand, tokenizeCommand } from './model';
 import { neuronCommand, scanCommand, searchCommand } from './neuron';
+import { scoreCommand } from './score';
 import { parseArgs, type InspectCommand, type RunCommand } from './args';
 import { inspectToJson, runToJson } from './json';
 import { inspectToText, runToText } from './text';
@@ -61,6 +62,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return EXIT_OK;
       case 'search':
         await searchCommand(cmd, io);
+        return EXIT_OK;
+      case 'score':
+        await scoreCommand(cmd, io);
         return EXIT_OK;
     }
   } catch (e) {

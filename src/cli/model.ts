@@ -22,7 +22,7 @@ import type { CliIo } from './main';
 const MAX_TEXT_FILE_BYTES = 16 * 1024 * 1024;
 
 /** The text or ids of a command, a --text-file read here. */
-async function modelInput(input: TextOrIds): Promise<ModelInput> {
+export async function modelInput(input: TextOrIds): Promise<ModelInput> {
   if (input.kind !== 'textFile') return input;
   let size: number;
   try {

@@ -18,7 +18,7 @@ import type { CliIo } from './main';
 import { fmt, renderTable } from './table';
 
 /** What a scan keeps of a model's weights between windows (every block up to L on GPT-2 small). */
-const SCAN_KEEP_BYTES = 2048 * 1024 * 1024;
+export const SCAN_KEEP_BYTES = 2048 * 1024 * 1024;
 
 export async function neuronCommand(cmd: NeuronCommand, io: CliIo): Promise<void> {
   const model = await openModel(cmd.model);

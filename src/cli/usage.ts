@@ -16,6 +16,7 @@ Usage:
   ffn-lens scan <model> --layer L --corpus DIR|FILE... [--ctx N] [--top K]
                       [--neurons i,j,... | --all] [--threshold X] [--json]
   ffn-lens search <model> --token T [--layer L | --all-layers] [--top K] [--scan F] [--json]
+  ffn-lens score <model> (--text S | --text-file F) [--ctx N] [--json] [--engine auto|wasm|ts]
   ffn-lens --help | --version
 
 <model> is a Hugging Face folder (config.json, model.safetensors or shards, tokenizer.json),
@@ -30,6 +31,9 @@ Commands:
   neuron    what a unit writes (tokens it promotes / suppresses) and reads (tokens it responds to)
   scan      a corpus through the model to block L: each unit's top examples, density, histogram
   search    the units that promote a token most (and, with --scan F, fire on it)
+  score     the model's mean next-token loss (nats) and perplexity on a text, in windows of
+            --ctx tokens (default: the model's context), each run alone; a window's first
+            token is not predicted. Check it against what your training code reports.
 
 Options for inspect:
   --stats            always compute statistics (reads every tensor)

@@ -36,6 +36,8 @@ export interface ModelForwardOptions {
   store?: WeightStore;
   /** Whether to compute the traced block's down-projection row norms (default true; a scan needs none). */
   rowNorms?: boolean;
+  /** Run every block and give the logits at every position (`score`). */
+  logits?: boolean;
 }
 
 export interface NextToken {
@@ -54,6 +56,8 @@ export interface ModelForwardResult {
   next?: NextToken[];
   /** With `ablate`: the prediction with those units zeroed. */
   nextAblated?: NextToken[];
+  /** With `logits`: T x vocab, the head's output at every position (of the baseline). */
+  logits?: Float32Array;
 }
 
 /** Runs `ids` through `model` as far as the options need. */
@@ -68,7 +72,7 @@ export async function modelForward(model: OpenModel, ids: readonly number[], opt
   const w = new ModelWeights(model.source, opts.engine, opts.signal, opts.store);
   const progress = (f: number, m: string): void => opts.onProgress?.(f, m);
   const inv = spec.rope ? ropeFrequencies(spec.rope, spec.rope.freqFactors ? await w.vector(spec.rope.freqFactors) : undefined) : undefined;
-  const last = opts.predict ? spec.layers - 1 : opts.layer;
+  const last = opts.predict || opts.logits ? spec.layers - 1 : opts.layer;
   const residuals: Float32Array[] = [];
   let x: Float32Array;
   let start = 0;
@@ -106,6 +110,10 @@ export async function modelForward(model: OpenModel, ids: readonly number[], opt
     const tops = await predict(w, spec, x, T, sequences, opts.predict);
     result.next = tops[0];
     if (sequences === 2) result.nextAblated = tops[1];
+  }
+  if (opts.logits) {
+    const h = await norm(w, spec, spec.finalNorm, x.subarray(0, T * d), T);
+    result.logits = await w.linear({ weight: spec.head, layout: 'out_in' }, h, T, d, spec.vocabSize);
   }
   progress(1, 'done');
   return result;
