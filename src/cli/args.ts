@@ -115,7 +115,25 @@ export interface ScoreCommand {
   engine: EngineChoice;
 }
 
+/** `compare <modelA> <modelB> (--text S | --text-file F | --ids ... | --weights)`: two checkpoints' FFNs side by side. */
+export interface CompareCommand {
+  command: 'compare';
+  modelA: string;
+  modelB: string;
+  /** Undefined with --weights. */
+  input?: TextOrIds;
+  weights: boolean;
+  /** Undefined: every block. */
+  layers?: number[];
+  top?: number;
+  truncate: boolean;
+  threshold?: number;
+  json: boolean;
+  engine: EngineChoice;
+}
+
 export type CliCommand =
+  | CompareCommand
   | InspectCommand
   | RunCommand
   | RunModelCommand
@@ -181,8 +199,9 @@ export function parseArgs(argv: readonly string[]): CliCommand {
   if (command === 'scan') return parseScan(rest);
   if (command === 'search') return parseSearch(rest);
   if (command === 'score') return parseScore(rest);
+  if (command === 'compare') return parseCompare(rest);
   if (command.startsWith('-')) throw usage(`unknown option ${command}: the command comes first (try --help)`);
-  throw usage(`unknown command "${command}" (commands: inspect, run, tokenize, neuron, scan, search, score)`);
+  throw usage(`unknown command "${command}" (commands: inspect, run, tokenize, neuron, scan, search, score, compare)`);
 }
 
 /** --text, --text-file or (with `ids`) --ids: at most one; undefined when none is given. */
@@ -283,7 +302,7 @@ function parseLayerRun(file: string, flags: Map<string, string>): RunCommand {
  * Separates the one positional file argument from `--flag [value]` pairs (also `--flag=value`).
  * The first mistake is reported after the scan, so its message can name the file.
  */
-function splitArgs(command: string, args: readonly string[], known: Record<string, FlagKind>): { file: string; flags: Map<string, string> } {
+function splitArgs(command: string, args: readonly string[], known: Record<string, FlagKind>, count = 1): { file: string; files: string[]; flags: Map<string, string> } {
   const flags = new Map<string, string>();
   const positional: string[] = [];
   let problem: string | undefined;
@@ -310,10 +329,11 @@ function splitArgs(command: string, args: readonly string[], known: Record<strin
       flags.set(name, args[++i]);
     }
   }
-  if (positional.length > 1) usage(`${command}: expected one file, got ${positional.length}: ${positional.join(' ')}`);
-  if (positional.length === 0) throw new FfnLensError(problem ?? `${command}: missing <file> argument`, undefined, 'usage');
+  if (count === 1 && positional.length > 1) usage(`${command}: expected one file, got ${positional.length}: ${positional.join(' ')}`);
+  if (count > 1 && positional.length !== count && positional.length > 0) usage(`${command}: expected ${count} models, got ${positional.length}: ${positional.join(' ')}`);
+  if (positional.length === 0) throw new FfnLensError(problem ?? `${command}: missing <${count === 1 ? 'file' : 'model'}> argument${count === 1 ? '' : 's'}`, undefined, 'usage');
   if (problem) throw new FfnLensError(problem, positional[0], 'usage');
-  return { file: positional[0], flags };
+  return { file: positional[0], files: positional, flags };
 }
 
 function parseInteger(flag: string, text: string, min: number, file: string): number {
@@ -427,6 +447,40 @@ function parseScore(rest: readonly string[]): ScoreCommand {
   const { engine } = parseRunCommon(file, flags);
   const cmd: ScoreCommand = { command: 'score', model: file, input: input as ScoreCommand['input'], json: flags.has('--json'), engine };
   if (flags.has('--ctx')) cmd.ctx = required(flags, '--ctx', 2, file);
+  return cmd;
+}
+
+const COMPARE_FLAGS: Record<string, FlagKind> = {
+  '--text': 'value',
+  '--text-file': 'value',
+  '--ids': 'value',
+  '--weights': 'boolean',
+  '--layers': 'value',
+  '--top': 'value',
+  '--truncate': 'boolean',
+  '--threshold': 'value',
+  '--json': 'boolean',
+  '--engine': 'value',
+};
+
+function parseCompare(rest: readonly string[]): CompareCommand {
+  const { files, flags } = splitArgs('compare', rest, COMPARE_FLAGS, 2);
+  const file = files[1];
+  const input = textOrIds(flags, file, true);
+  const weights = flags.has('--weights');
+  if (weights && input) throw usage('--weights compares the weights alone: give no --text, --text-file or --ids with it', file);
+  if (!weights && !input) throw usage('compare needs the text to run (--text S, --text-file F or --ids 1,2,3), or --weights to compare the weights alone', file);
+  if (weights) {
+    const textOnly = ['--truncate', '--threshold', '--engine'].find((f) => flags.has(f));
+    if (textOnly) throw usage(`${textOnly} is for a comparison on text, not --weights`, file);
+  }
+  const { engine, threshold } = parseRunCommon(file, flags);
+  const cmd: CompareCommand = { command: 'compare', modelA: files[0], modelB: files[1], weights, truncate: flags.has('--truncate'), json: flags.has('--json'), engine };
+  if (input) cmd.input = input;
+  if (threshold !== undefined) cmd.threshold = threshold;
+  if (flags.has('--top')) cmd.top = required(flags, '--top', 1, file);
+  const layers = flags.get('--layers');
+  if (layers !== undefined && layers !== 'all') cmd.layers = integerList('--layers', layers, file);
   return cmd;
 }
 

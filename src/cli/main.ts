@@ -9,6 +9,7 @@ import { createCliEngine } from './engine';
 import { runModelCommand, tokenizeCommand } from './model';
 import { neuronCommand, scanCommand, searchCommand } from './neuron';
 import { scoreCommand } from './score';
+import { compareCommand } from './compare';
 import { parseArgs, type InspectCommand, type RunCommand } from './args';
 import { inspectToJson, runToJson } from './json';
 import { inspectToText, runToText } from './text';
@@ -65,6 +66,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return EXIT_OK;
       case 'score':
         await scoreCommand(cmd, io);
+        return EXIT_OK;
+      case 'compare':
+        await compareCommand(cmd, io);
         return EXIT_OK;
     }
   } catch (e) {

@@ -17,6 +17,9 @@ Usage:
                       [--neurons i,j,... | --all] [--threshold X] [--json]
   ffn-lens search <model> --token T [--layer L | --all-layers] [--top K] [--scan F] [--json]
   ffn-lens score <model> (--text S | --text-file F) [--ctx N] [--json] [--engine auto|wasm|ts]
+  ffn-lens compare <modelA> <modelB> (--text S | --text-file F | --ids 1,2,3) [--layers all|L,...]
+                      [--top K] [--truncate] [--threshold X] [--json] [--engine auto|wasm|ts]
+  ffn-lens compare <modelA> <modelB> --weights [--layers all|L,...] [--top K] [--json]
   ffn-lens --help | --version
 
 <model> is a Hugging Face folder (config.json, model.safetensors or shards, tokenizer.json),
@@ -34,6 +37,11 @@ Commands:
   score     the model's mean next-token loss (nats) and perplexity on a text, in windows of
             --ctx tokens (default: the model's context), each run alone; a window's first
             token is not predicted. Check it against what your training code reports.
+  compare   two checkpoints of one model (a quantisation, a fine-tune) on the same tokens: per
+            block, the relative error of B's FFN output and hidden activations against A's,
+            each one's sparsity, the overlap of the top-K units per token, the units whose
+            activity changed most; the next tokens of each and KL(A||B). With --weights, each
+            FFN matrix's relative difference and its most changed units, a block at a time.
 
 Options for inspect:
   --stats            always compute statistics (reads every tensor)

@@ -36,8 +36,10 @@ export interface ModelForwardOptions {
   store?: WeightStore;
   /** Whether to compute the traced block's down-projection row norms (default true; a scan needs none). */
   rowNorms?: boolean;
-  /** Run every block and give the logits at every position (`score`). */
+  /** Run every block and give the logits at every position (`score`, `compare`). */
   logits?: boolean;
+  /** Called with each block's FFN (baseline rows) as it runs, for callers that look at every block (`compare`). */
+  onFfn?: (block: number, trace: FfnTrace) => void;
 }
 
 export interface NextToken {
@@ -101,6 +103,7 @@ export async function modelForward(model: OpenModel, ids: readonly number[], opt
     const capture = b === opts.layer;
     const out = await runBlock(w, spec, b, x, T, sequences, inv, capture ? { ablate: opts.ablate, norms: opts.rowNorms ?? true } : undefined);
     x = out.x;
+    opts.onFfn?.(b, out.ffn);
     if (out.traced) traced = out.traced;
   }
   if (!traced) throw new Error('block not traced');
@@ -218,7 +221,7 @@ async function runBlock(
   sequences: number,
   inv: Float64Array | undefined,
   capture: { ablate?: readonly number[]; norms: boolean } | undefined,
-): Promise<{ x: Float32Array; traced?: { trace: FfnTrace; norms: Float64Array } }> {
+): Promise<{ x: Float32Array; ffn: FfnTrace; traced?: { trace: FfnTrace; norms: Float64Array } }> {
   const bt = spec.block(b);
   const rows = sequences * T;
   const { dModel: d, heads, kvHeads, headDim } = spec;
@@ -242,9 +245,10 @@ async function runBlock(
   const ablate = capture?.ablate?.length && sequences === 2 ? { units: capture.ablate, fromRow: T } : undefined;
   const { trace, norms } = await ffn(w, spec, bt, mlpIn, rows, !!capture?.norms, ablate);
   for (let i = 0; i < out.length; i++) out[i] += trace.output[i];
-  if (!capture) return { x: out };
   // The trace of the baseline copy (the first T rows) is what the run shows.
-  return { x: out, traced: { trace: firstRows(trace, T), norms: norms ?? new Float64Array(0) } };
+  const baseline = firstRows(trace, T);
+  if (!capture) return { x: out, ffn: baseline };
+  return { x: out, ffn: baseline, traced: { trace: baseline, norms: norms ?? new Float64Array(0) } };
 }
 
 /** The first T rows of every array of a trace. */

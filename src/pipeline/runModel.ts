@@ -59,7 +59,7 @@ function commonPrefix(a: string, b: string): string {
 }
 
 /** The ids a request runs: tokenized text or the ids given, checked and (with `truncate`) cut to the context. */
-export function requestIds(model: OpenModel, req: ModelRunRequest): { ids: number[]; offsets: [number, number][]; warnings: string[] } {
+export function requestIds(model: OpenModel, req: Pick<ModelRunRequest, 'input' | 'truncate'>): { ids: number[]; offsets: [number, number][]; warnings: string[] } {
   const warnings: string[] = [];
   let ids: number[];
   let offsets: [number, number][];
@@ -89,7 +89,8 @@ export function requestIds(model: OpenModel, req: ModelRunRequest): { ids: numbe
 
 const tokenName = (model: OpenModel, id: number): string => model.tokenizer.vocabString(id) ?? model.tokenizer.display(id);
 
-function named(model: OpenModel, next: NextToken[] | undefined): NextTokenInfo[] | undefined {
+/** Next tokens with their vocabulary strings and readable text. */
+export function named(model: OpenModel, next: NextToken[] | undefined): NextTokenInfo[] | undefined {
   return next?.map((t) => ({ id: t.id, token: tokenName(model, t.id), text: model.tokenizer.display(t.id), prob: t.prob }));
 }
 

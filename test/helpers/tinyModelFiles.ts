@@ -82,6 +82,8 @@ export interface LlamaGgufOptions {
   tokenizer?: GgufTokenizer;
   /** Type of the 2-D tensors (default F32); 1-D tensors and norms stay F32. */
   tensorType?: 'F32' | 'F16' | 'Q8_0';
+  /** general.name (default `tiny-<arch>`). */
+  name?: string;
 }
 
 /**
@@ -205,7 +207,7 @@ export function writeLlamaGguf(file: string, model: TinyModel, opts: LlamaGgufOp
   const kv: [string, KvValue][] = [
     ['general.architecture', str('llama')],
     ['general.type', str('model')],
-    ['general.name', str(`tiny-${model.arch}`)],
+    ['general.name', str(opts.name ?? `tiny-${model.arch}`)],
     ['llama.block_count', u32(c.num_hidden_layers)],
     ['llama.context_length', u32(c.max_position_embeddings)],
     ['llama.embedding_length', u32(c.hidden_size)],

@@ -1,0 +1,86 @@
+/**
+ * Comparing two checkpoints of one model (issue 14): what a quantisation or a fine-tune did to each
+ * FFN. The JSON document of `ffn-lens compare`, which the panel shows too; other scripts rely on
+ * these names. No `vscode` import.
+ */
+import type { ModelInput, NextTokenInfo } from './model';
+
+export interface CompareRequest {
+  modelA: string;
+  modelB: string;
+  input: ModelInput;
+  /** Blocks to compare (0-based); undefined: all. */
+  layers?: number[];
+  /** Neurons per token in `topOverlap`, and entries in `changed` (default 10). */
+  top?: number;
+  truncate?: boolean;
+  threshold?: number;
+  /** Also keep each compared block's hidden activations of A and B (the panel's heatmaps). */
+  keepHidden?: boolean;
+}
+
+/** A mean and the worst over tokens. */
+export interface ErrorSummary {
+  mean: number;
+  max: number;
+}
+
+export interface LayerComparison {
+  layer: number;
+  /** ‖yB − yA‖ / ‖yA‖ of the FFN output per token (yA = 0 and yB = 0 count as 0). */
+  outputError: ErrorSummary;
+  /** The same for the hidden activations (what enters the down projection). */
+  hiddenError: ErrorSummary;
+  /** Share of (token, unit) pairs the filter silences, as `run` reports it. */
+  sparsityA: number;
+  sparsityB: number;
+  /** Jaccard overlap of the top-K units by |hidden| per token, averaged over tokens. */
+  topOverlap: number;
+  /** Units whose mean |hidden| over tokens changed most: delta = mean|hB| − mean|hA|, largest |delta| first. */
+  changed: { index: number; delta: number }[];
+}
+
+export interface CompareResult {
+  tokenIds: number[];
+  layers: LayerComparison[];
+  /** Top-5 next tokens after the last position. */
+  nextA: NextTokenInfo[];
+  nextB: NextTokenInfo[];
+  /** KL(A‖B) of the next-token distributions, averaged over all positions, in nats. */
+  kl: number;
+  /** Beyond the contract: what the panel and the text output show. */
+  modelA: string;
+  modelB: string;
+  tokens: string[];
+  /** KL(A‖B) at each position. */
+  klPerPosition: number[];
+  dFf: number;
+  warnings: string[];
+  /** With `keepHidden`: per compared block (same order as `layers`), A's and B's hidden [T x dFf]. */
+  hidden?: { a: Float32Array; b: Float32Array }[];
+}
+
+/** `--weights`: each FFN matrix of B against A's, without running anything. */
+export interface WeightsCompareRequest {
+  modelA: string;
+  modelB: string;
+  layers?: number[];
+  top?: number;
+}
+
+export interface TensorComparison {
+  /** up, gate or down. */
+  role: 'up' | 'gate' | 'down';
+  nameA: string;
+  nameB: string;
+  /** ‖B − A‖_F / ‖A‖_F. */
+  relativeError: number;
+  /** Units (rows of up/gate, columns of down, whatever the storage) whose weights changed most: ‖b_i − a_i‖ / ‖a_i‖. */
+  changed: { index: number; relative: number }[];
+}
+
+export interface WeightsCompareResult {
+  modelA: string;
+  modelB: string;
+  layers: { layer: number; tensors: TensorComparison[] }[];
+}
