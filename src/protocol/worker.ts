@@ -6,6 +6,7 @@
 import type { ErrorKind } from '../core/errors';
 import type { NeuronCard } from '../model/neuron';
 import type { ScanResult } from '../model/scan';
+import type { CompareRequest, CompareResult, WeightsCompareRequest, WeightsCompareResult } from './compare';
 import type { ModelRunRequest, ModelRunResult, NeuronCardRequest, ScanRequest } from './model';
 import type { InspectResult, Progress, RunRequest, RunResult } from './run';
 
@@ -37,6 +38,10 @@ export type ToWorker =
   | { type: 'neuronCard'; id: number; request: NeuronCardRequest }
   /** Scan a corpus through a model to a block (answered by `scanResult` or `error`, with `progress`). */
   | { type: 'scan'; id: number; request: ScanRequest }
+  /** Compare two checkpoints on the same tokens (answered by `compareResult` or `error`, with `progress`). */
+  | { type: 'compare'; id: number; request: CompareRequest }
+  /** Compare two checkpoints' FFN weights (answered by `compareWeightsResult` or `error`, with `progress`). */
+  | { type: 'compareWeights'; id: number; request: WeightsCompareRequest }
   /** Inspect a file (answered by `inspectResult` or `error`). */
   | { type: 'inspect'; id: number; path: string; stats: boolean; memoryBudgetBytes?: number }
   /** Stop request `id`; the worker answers it with a `cancelled` error as soon as it notices. */
@@ -75,6 +80,10 @@ export type FromWorker =
   | { type: 'neuronCardResult'; id: number; result: NeuronCard }
   /** Request `id` (a `scan`) finished. */
   | { type: 'scanResult'; id: number; result: ScanResult }
+  /** Request `id` (a `compare`) finished; its typed arrays were transferred. */
+  | { type: 'compareResult'; id: number; result: CompareResult }
+  /** Request `id` (a `compareWeights`) finished. */
+  | { type: 'compareWeightsResult'; id: number; result: WeightsCompareResult }
   /** Request `id` (an `inspect`) finished. */
   | { type: 'inspectResult'; id: number; result: InspectResult }
   /** Request `id` failed (kind `cancelled` when it was cancelled). */

@@ -9,6 +9,7 @@ import { Worker } from 'worker_threads';
 import { FfnLensError } from '../core/errors';
 import type { NeuronCard } from '../model/neuron';
 import type { ScanResult } from '../model/scan';
+import type { CompareRequest, CompareResult, WeightsCompareRequest, WeightsCompareResult } from '../protocol/compare';
 import type { ModelRunRequest, ModelRunResult, NeuronCardRequest, ScanRequest } from '../protocol/model';
 import type { InspectResult, Progress, RunRequest, RunResult } from '../protocol/run';
 import type { FromWorker, KernelPath, ToWorker, WorkerError, WorkerKernelInfo, WorkerStartData } from '../protocol/worker';
@@ -36,7 +37,7 @@ export interface ComputeClientOptions {
 }
 
 /** The messages that are requests (and get replies). */
-type RequestMessage = Extract<ToWorker, { type: 'run' | 'runModel' | 'neuronCard' | 'scan' | 'inspect' }>;
+type RequestMessage = Extract<ToWorker, { type: 'run' | 'runModel' | 'neuronCard' | 'scan' | 'compare' | 'compareWeights' | 'inspect' }>;
 
 interface Pending {
   /** The request as sent, to send again to a fresh worker (see `replaceStuckWorker`). */
@@ -139,6 +140,16 @@ export class ComputeClient {
   /** Scans a corpus through the worker's held model to a block. */
   scan(req: ScanRequest, opts: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {}): Promise<ScanResult> {
     return this.request<ScanResult>((id) => ({ type: 'scan', id, request: req }), req.model, opts.signal, opts.onProgress);
+  }
+
+  /** Two checkpoints on the same tokens (src/pipeline/compare.ts). */
+  compare(req: CompareRequest, opts: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {}): Promise<CompareResult> {
+    return this.request<CompareResult>((id) => ({ type: 'compare', id, request: req }), req.modelB, opts.signal, opts.onProgress);
+  }
+
+  /** Two checkpoints' FFN weights, a block at a time. */
+  compareWeights(req: WeightsCompareRequest, opts: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {}): Promise<WeightsCompareResult> {
+    return this.request<WeightsCompareResult>((id) => ({ type: 'compareWeights', id, request: req }), req.modelB, opts.signal, opts.onProgress);
   }
 
   /** Lists (and with `stats`, summarises) the tensors of `path` in the worker. */
@@ -278,6 +289,8 @@ export class ComputeClient {
       case 'modelResult':
       case 'neuronCardResult':
       case 'scanResult':
+      case 'compareResult':
+      case 'compareWeightsResult':
       case 'inspectResult':
         this.pending.delete(msg.id);
         this.armIdleStop();

@@ -18,6 +18,7 @@ import { corpusFile } from '../model/corpus';
 import { neuronCard } from '../model/neuron';
 import { ModelWeights } from '../model/weights';
 import { scanCorpus } from '../model/scan';
+import { compareOnText, compareWeights } from '../pipeline/compare';
 import type { FromWorker, ToWorker, WorkerError, WorkerStartData } from '../protocol/worker';
 
 if (!parentPort) throw new Error('src/worker/worker.ts runs as a worker thread');
@@ -157,6 +158,23 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' } | { type: 'exit'
         post({ type: 'scanResult', id, result });
         break;
       }
+      case 'compare': {
+        await computeReady;
+        const result = await compareOnText(msg.request, engine, {
+          signal: controller.signal,
+          onProgress: (fraction, message) => post({ type: 'progress', id, progress: { fraction, message, stage: 'compute' } }),
+        });
+        post({ type: 'compareResult', id, result }, transferables(result));
+        break;
+      }
+      case 'compareWeights': {
+        const result = await compareWeights(msg.request, {
+          signal: controller.signal,
+          onProgress: (fraction, message) => post({ type: 'progress', id, progress: { fraction, message, stage: 'compute' } }),
+        });
+        post({ type: 'compareWeightsResult', id, result });
+        break;
+      }
       case 'inspect': {
         const result = await inspectFile(msg.path, { stats: msg.stats, signal: controller.signal, memoryBudgetBytes: msg.memoryBudgetBytes });
         post({ type: 'inspectResult', id, result }, transferables(result));
@@ -182,6 +200,8 @@ port.on('message', (msg: ToWorker) => {
     case 'runModel':
     case 'neuronCard':
     case 'scan':
+    case 'compare':
+    case 'compareWeights':
     case 'inspect':
       void handle(msg);
       break;
