@@ -4,7 +4,9 @@
  * event loop stalls while the compute worker runs a B-sized layer, and whole `ffn-lens run`
  * processes against a numpy script (`npm run bench -- process` runs that part alone), and whole models
  * against PyTorch scripts (`npm run bench -- model`), and corpus scans and neuron cards against a
- * PyTorch script (`npm run bench -- scan`). Prints markdown tables.
+ * PyTorch script (`npm run bench -- scan`), and two checkpoints compared (`ffn-lens compare`, on
+ * tokens and weights only) against a PyTorch script (`npm run bench -- compare`; `-- compare --tiny`
+ * on small widths, a smoke test). Prints markdown tables.
  * A benchmark, not a test: nothing here passes or fails.
  */
 import * as esbuild from 'esbuild';
@@ -22,6 +24,7 @@ import { modelSection } from './modelBench';
 import { heldModelSection } from './heldModelBench';
 import { processSection } from './processBench';
 import { scanSection } from './scanBench';
+import { compareSection } from './compareBench';
 import { CASES, flops, fmtMiB, fmtMs, median } from './shapes';
 
 const THREADS = 2;
@@ -180,6 +183,10 @@ async function main(): Promise<void> {
     await scanSection(cli, work, log);
     return;
   }
+  if (only === 'compare') {
+    await compareSection(cli, work, log, { tiny: process.argv.includes('--tiny') });
+    return;
+  }
   await ffnSection();
   const gpt2 = layerSection(child);
   await clientSection(worker, gpt2);
@@ -188,6 +195,7 @@ async function main(): Promise<void> {
   await modelSection(cli, work, log);
   await heldModelSection(worker, work, log);
   await scanSection(cli, work, log);
+  await compareSection(cli, work, log);
   log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes on this machine skew every figure)`);
 }
 

@@ -13,18 +13,18 @@ import * as path from 'path';
 import { byteLevelTokenizerJson, cutToTokens, encodeIds, ENGLISH, gpt2Config, gpt2SmallTensors, llama7bConfig, llama7bTensors, readmeCorpus, trainBpe, writeModelFolder } from './modelFiles';
 import { fmtMs, median } from './shapes';
 
-const fmtTime = (ms: number): string => (ms < 1000 ? fmtMs(ms) : `${(ms / 1000).toFixed(2)} s`);
+export const fmtTime = (ms: number): string => (ms < 1000 ? fmtMs(ms) : `${(ms / 1000).toFixed(2)} s`);
 
-type Log = (s?: string) => void;
+export type Log = (s?: string) => void;
 
-interface Sample {
+export interface Sample {
   ms: number;
   rssKiB?: number;
   stdout: string;
 }
 
 /** One side of a comparison: how to run it, its samples, or why it stopped. */
-interface Side {
+export interface Side {
   cmd: string;
   args: string[];
   env: NodeJS.ProcessEnv;
@@ -32,17 +32,17 @@ interface Side {
   failed?: string;
 }
 
-const TIME = '/usr/bin/time';
-const GIB_KIB = 1024 * 1024;
+export const TIME = '/usr/bin/time';
+export const GIB_KIB = 1024 * 1024;
 
 /** The line of a child's stderr that says what went wrong (GNU time's own lines left out), safe in a table cell. */
-function why(stderr: string | undefined): string {
+export function why(stderr: string | undefined): string {
   const lines = (stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !/^(Command exited with|Command terminated by|RSS \d+$)/.test(l));
   const line = lines.find((l) => /^error:|Error\b/.test(l)) ?? lines[lines.length - 1] ?? 'no message';
   return line.replace(/\|/g, '/').slice(0, 300);
 }
 
-interface Ran {
+export interface Ran {
   status: number | null;
   stdout: string;
   stderr: string;
@@ -56,7 +56,7 @@ let current: ChildProcess | undefined;
  * Runs a command to its end without blocking this thread: tsx SIGKILLs a child whose event loop
  * cannot answer a relayed Ctrl-C within 60 ms, which would skip the removal of `work`.
  */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
   return new Promise((resolve) => {
     // Its own process group, so that the handler ends the command under GNU time too.
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -73,8 +73,26 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Ran> 
   });
 }
 
+/**
+ * On SIGINT / SIGTERM, ends the command running through `run` (its process group) and exits
+ * through the 'exit' handlers (Node's default on a signal skips them; they remove `work`).
+ * Returns what removes the handlers.
+ */
+export function stopOnSignals(): () => void {
+  const stop = (): never => {
+    if (current?.pid) process.kill(-current.pid, 'SIGTERM');
+    process.exit(130);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+}
+
 /** Runs a side once: wall time from spawn to exit, peak RSS through GNU time when it is installed. */
-async function timed(side: Side): Promise<Sample> {
+export async function timed(side: Side): Promise<Sample> {
   const withTime = fs.existsSync(TIME);
   const t0 = performance.now();
   const r = withTime ? await run(TIME, ['-f', 'RSS %M', side.cmd, ...side.args], side.env) : await run(side.cmd, side.args, side.env);
@@ -86,7 +104,7 @@ async function timed(side: Side): Promise<Sample> {
 }
 
 /** A warm-up of each side, then `reps` runs of each alternated; a side that fails stops and says why. */
-async function alternate(sides: Side[], reps: number): Promise<void> {
+export async function alternate(sides: Side[], reps: number): Promise<void> {
   for (let i = 0; i <= reps; i++) {
     for (const s of sides) {
       if (s.failed) continue;
@@ -103,17 +121,17 @@ async function alternate(sides: Side[], reps: number): Promise<void> {
   }
 }
 
-const times = (s: Side): number[] => s.samples.map((x) => x.ms).filter((ms) => !Number.isNaN(ms));
-const peakKiB = (s: Side): number | undefined => {
+export const times = (s: Side): number[] => s.samples.map((x) => x.ms).filter((ms) => !Number.isNaN(ms));
+export const peakKiB = (s: Side): number | undefined => {
   const r = s.samples.map((x) => x.rssKiB).filter((x): x is number => x !== undefined);
   return r.length ? Math.max(...r) : undefined;
 };
-const mib = (kib: number | undefined): string => (kib === undefined ? 'RSS n/a' : `${(kib / 1024).toFixed(0)} MiB`);
-const timeCell = (s: Side): string => {
+export const mib = (kib: number | undefined): string => (kib === undefined ? 'RSS n/a' : `${(kib / 1024).toFixed(0)} MiB`);
+export const timeCell = (s: Side): string => {
   const t = times(s);
   return s.failed && !t.length ? `failed: ${s.failed}` : `${fmtTime(median(t))} (${fmtTime(Math.min(...t))})`;
 };
-const lastJson = (s: Side): Record<string, unknown> | undefined => {
+export const lastJson = (s: Side): Record<string, unknown> | undefined => {
   const out = s.samples[s.samples.length - 1]?.stdout;
   try {
     return out ? (JSON.parse(out) as Record<string, unknown>) : undefined;
@@ -123,7 +141,7 @@ const lastJson = (s: Side): Record<string, unknown> | undefined => {
 };
 
 /** The Python that imports torch (pyenv's python3 may not have it; Debian's python3-torch is for /usr/bin/python3). */
-async function findTorch(env: NodeJS.ProcessEnv): Promise<{ python: string; about: string } | { missing: string }> {
+export async function findTorch(env: NodeJS.ProcessEnv): Promise<{ python: string; about: string } | { missing: string }> {
   const reasons: string[] = [];
   for (const python of ['python3', '/usr/bin/python3']) {
     const r = await run(python, ['-c', 'import numpy, torch; print(torch.__version__, numpy.__version__); print(torch.__config__.show())'], env);
@@ -141,7 +159,7 @@ async function findTorch(env: NodeJS.ProcessEnv): Promise<{ python: string; abou
 }
 
 /** Python's environment: OpenBLAS picks its own kernel (see bench/numpy.ts). */
-function pythonEnv(): NodeJS.ProcessEnv {
+export function pythonEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
@@ -190,12 +208,12 @@ function compareActivations(doc: Record<string, unknown> | undefined, npy: strin
   return `max |ffn-lens - PyTorch| = ${diff.toExponential(2)} (PyTorch's max |h| ${scale.toFixed(3)})`;
 }
 
-/** 128 token ids in [3, 32000) from the LCG of shapes.ts. */
-function llamaIds(n: number): number[] {
+/** `n` token ids in [3, vocab) from the LCG of shapes.ts. */
+export function llamaIds(n: number, vocab = 32000): number[] {
   let s = 7;
   return Array.from({ length: n }, () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return 3 + (s % 31997);
+    return 3 + (s % (vocab - 3));
   });
 }
 
@@ -296,13 +314,7 @@ async function gpt2Case(cli: string, work: string, torch: { python: string } | u
 
 /** The section. `cli` is the bundled src/cli.ts; `work` a temp dir the caller removes at exit. */
 export async function modelSection(cli: string, work: string, log: Log): Promise<void> {
-  // Node's default on a signal skips 'exit' handlers; exiting through them removes `work`.
-  const stop = (): never => {
-    if (current?.pid) process.kill(-current.pid, 'SIGTERM');
-    process.exit(130);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const unhook = stopOnSignals();
   try {
     log('## Whole model: `ffn-lens run` on Hugging Face folders against PyTorch scripts (same run, alternated)');
     log();
@@ -316,7 +328,6 @@ export async function modelSection(cli: string, work: string, log: Log): Promise
     log(`load average after this section: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes on this machine skew every time; peak RSS is steadier)`);
     log();
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    unhook();
   }
 }

@@ -17,6 +17,12 @@ export interface ModelTensor {
   dtype: 'F32' | 'BF16';
   /** LCG values of this standard deviation (uniform), or every value `value`. */
   init: { std: number; seed: number } | { value: number };
+  /**
+   * A "fine-tune" on top of `init` (the same values, then rounded to the dtype): uniform LCG noise of
+   * standard deviation `std` added to every value, times `boost[k]` on unit `units[k]` (a row of the
+   * stored matrix when `axis` is 0, a column when 1). Without it the values are `init`'s alone.
+   */
+  perturb?: { std: number; seed: number; axis: 0 | 1; units: number[]; boost: number[] };
 }
 
 const PIECE = 1 << 20; // values per write
@@ -45,14 +51,29 @@ async function writeFile(file: string, tensors: ModelTensor[]): Promise<number> 
     fs.writeSync(fd, prelude);
     const piece = new Float32Array(PIECE);
     const half = new Uint16Array(PIECE);
+    const noise = new Float32Array(PIECE);
     for (const t of tensors) {
       let seed = 'seed' in t.init ? t.init.seed * 1000003 : 0;
+      const p = t.perturb;
+      let noiseSeed = p ? p.seed * 1000003 : 0;
+      const cols = t.shape[t.shape.length - 1];
+      // each unit's noise scale: 1, or its boost
+      const scale = p ? new Float32Array(p.axis === 0 ? count(t) / cols : cols).fill(1) : undefined;
+      if (p && scale) p.units.forEach((u, k) => (scale[u] = p.boost[k] ?? 1));
       for (let left = count(t); left > 0; ) {
         const n = Math.min(left, PIECE);
         const view = piece.subarray(0, n);
         // Uniform on [-a, a) has standard deviation a / sqrt(3).
         if ('std' in t.init) fill(view, seed++, t.init.std * Math.sqrt(3));
         else view.fill(t.init.value);
+        if (p && scale) {
+          fill(noise, noiseSeed++, p.std * Math.sqrt(3));
+          const at = count(t) - left; // index of view[0] in the tensor
+          for (let k = 0; k < n; k++) {
+            const i = at + k;
+            view[k] += noise[k] * scale[p.axis === 0 ? Math.floor(i / cols) : i % cols];
+          }
+        }
         fs.writeSync(fd, t.dtype === 'BF16' ? new Uint8Array(toBf16(view, half).buffer, 0, n * 2) : new Uint8Array(view.buffer, 0, n * 4));
         left -= n;
         await tick();
@@ -94,21 +115,48 @@ export async function writeModelFolder(dir: string, config: object, tensors: Mod
 
 const STD = 0.02;
 
-/** LLaMA-7B's config.json (Llama 2's, as published) with `blocks` blocks. */
-export function llama7bConfig(blocks: number): object {
+/** A LLaMA's widths: d_model, d_ff, vocabulary, attention heads. */
+export interface LlamaDims {
+  d: number;
+  f: number;
+  vocab: number;
+  heads: number;
+}
+
+/** LLaMA-7B's (Llama 2's) widths. */
+export const LLAMA7B: LlamaDims = { d: 4096, f: 11008, vocab: 32000, heads: 32 };
+
+/**
+ * A fine-tune of one block's MLP, for `compare`: uniform noise of `relative` x the weights' standard
+ * deviation on gate, up and down of block `block`, 10x on unit fineTunedUnits(f)[0] and 5x on
+ * [1] (rows of gate and up, columns of down): those are the most changed units, in that order.
+ */
+export interface FineTune {
+  block: number;
+  relative: number;
+  seed: number;
+}
+
+/** The two units a FineTune changes most, most first (distinct, inside 0..f-1). */
+export function fineTunedUnits(f: number): number[] {
+  return [Math.floor(f / 3), Math.floor((2 * f) / 3) + 1];
+}
+
+/** LLaMA-7B's config.json (Llama 2's, as published) with `blocks` blocks (other widths with `dims`). */
+export function llama7bConfig(blocks: number, dims: LlamaDims = LLAMA7B): object {
   return {
     architectures: ['LlamaForCausalLM'],
     bos_token_id: 1,
     eos_token_id: 2,
     hidden_act: 'silu',
-    hidden_size: 4096,
+    hidden_size: dims.d,
     initializer_range: STD,
-    intermediate_size: 11008,
+    intermediate_size: dims.f,
     max_position_embeddings: 4096,
     model_type: 'llama',
-    num_attention_heads: 32,
+    num_attention_heads: dims.heads,
     num_hidden_layers: blocks,
-    num_key_value_heads: 32,
+    num_key_value_heads: dims.heads,
     pretraining_tp: 1,
     rms_norm_eps: 1e-5,
     rope_scaling: null,
@@ -116,16 +164,23 @@ export function llama7bConfig(blocks: number): object {
     tie_word_embeddings: false,
     torch_dtype: 'bfloat16',
     use_cache: true,
-    vocab_size: 32000,
+    vocab_size: dims.vocab,
   };
 }
 
-/** LLaMA-7B's tensors in bf16 with `blocks` blocks and an untied lm_head (about 1.8 GB for 3). */
-export function llama7bTensors(blocks: number): ModelTensor[] {
-  const [d, f, v] = [4096, 11008, 32000];
+/**
+ * LLaMA-7B's tensors in bf16 with `blocks` blocks and an untied lm_head (about 1.8 GB for 3); other
+ * widths with `dims`; with `fineTune`, the same values but for that block's MLP (see FineTune).
+ */
+export function llama7bTensors(blocks: number, opts: { dims?: LlamaDims; fineTune?: FineTune } = {}): ModelTensor[] {
+  const { d, f, vocab: v } = opts.dims ?? LLAMA7B;
+  const ft = opts.fineTune;
   let seed = 100;
   const w = (name: string, shape: number[]): ModelTensor => ({ name, shape, dtype: 'BF16', init: { std: STD, seed: seed++ } });
   const one = (name: string): ModelTensor => ({ name, shape: [d], dtype: 'BF16', init: { value: 1 } });
+  // gate and up [f, d]: a unit is a row; down [d, f]: a column
+  const tuned = (t: ModelTensor, axis: 0 | 1, k: number): ModelTensor =>
+    ft ? { ...t, perturb: { std: ft.relative * STD, seed: ft.seed * 10 + k, axis, units: fineTunedUnits(f), boost: [10, 5] } } : t;
   const out: ModelTensor[] = [w('model.embed_tokens.weight', [v, d])];
   for (let i = 0; i < blocks; i++) {
     const p = `model.layers.${i}.`;
@@ -136,10 +191,9 @@ export function llama7bTensors(blocks: number): ModelTensor[] {
       w(`${p}self_attn.v_proj.weight`, [d, d]),
       w(`${p}self_attn.o_proj.weight`, [d, d]),
       one(`${p}post_attention_layernorm.weight`),
-      w(`${p}mlp.gate_proj.weight`, [f, d]),
-      w(`${p}mlp.up_proj.weight`, [f, d]),
-      w(`${p}mlp.down_proj.weight`, [d, f]),
     );
+    const mlp = [w(`${p}mlp.gate_proj.weight`, [f, d]), w(`${p}mlp.up_proj.weight`, [f, d]), w(`${p}mlp.down_proj.weight`, [d, f])];
+    out.push(...(ft?.block === i ? [tuned(mlp[0], 0, 0), tuned(mlp[1], 0, 1), tuned(mlp[2], 1, 2)] : mlp));
   }
   out.push(one('model.norm.weight'), w('lm_head.weight', [v, d]));
   return out;
