@@ -30,7 +30,7 @@ BF16 = os.environ.get("TRAIN_BF16", "1") == "1"
 # The two models and how they are trained. Sizes keep all samples under the repo's 32 MB.
 CONFIGS = {
     "gpt2": dict(layers=4, hidden=256, heads=4, steps=900, batch=16, lr=2e-3, warmup=50, seed=1337),
-    "llama": dict(layers=4, hidden=192, heads=6, kv_heads=2, intermediate=512, steps=800, batch=16, lr=2e-3, warmup=50, seed=4242),
+    "llama": dict(layers=4, hidden=192, heads=6, kv_heads=2, intermediate=512, steps=600, batch=16, lr=2e-3, warmup=50, seed=4242),
 }
 
 
