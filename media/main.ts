@@ -6,7 +6,9 @@
  * A model run adds the prompt card and the next-token box above, an ablation row under the top
  * neurons, and data-model="true", data-block, data-next (top next token id) and data-ablated.
  * Selecting a unit in a model run asks for its neuron card, drawn under the one-neuron chart
- * (data-card="<block>:<unit>", data-card-scan); another block, prompt or model clears it.
+ * (data-card="<block>:<unit>", data-card-scan); another block, prompt or model clears it. The
+ * host can select a token and unit as a click would (`select`) and scroll to the next-token box
+ * (`reveal`): the walkthrough's "Open a neuron" and "Ablate it".
  */
 import type { HostToWebview, NeuronView, PanelState, RunView, UnitSort } from '../src/protocol/webview';
 import { AblationRow, toggleUnit } from './ablation';
@@ -24,6 +26,8 @@ let state: PanelState = loadState();
 let run: RunView | undefined;
 let token = state.view?.token ?? 0;
 let neuron: number | null = state.view?.neuron ?? null;
+/** The host selected a unit (`select`): scroll to it when its card arrives. */
+let scrollToUnit = false;
 /** The ablation last asked for, until its run (or an error) arrives. */
 let pendingAblate: number[] | undefined;
 let theme = readTheme();
@@ -255,7 +259,20 @@ function receive(msg: HostToWebview): void {
       showNeuron(msg.neuron);
       return;
     case 'neuronCard':
-      neuronCard.show(msg.card);
+      if (neuronCard.show(msg.card) && scrollToUnit) {
+        scrollToUnit = false;
+        requestAnimationFrame(() => ablation.element.scrollIntoView({ block: 'start' }));
+      }
+      return;
+    case 'select':
+      selectToken(msg.token);
+      selectNeuron(msg.neuron);
+      // the unit's toggle, chart and card are below the fold: scroll to them once the card is
+      // there (the page is too short to scroll that far before)
+      scrollToUnit = !!run?.model;
+      return;
+    case 'reveal':
+      nextTokens.element.scrollIntoView({ block: 'start' });
       return;
     case 'busy':
       status.textContent = msg.message ?? '';
@@ -268,6 +285,7 @@ function receive(msg: HostToWebview): void {
       controls.setBusy(false);
       modelControls.setBusy(false);
       pendingAblate = undefined;
+      scrollToUnit = false;
       showAblation();
       neuronCard.failed();
       return;

@@ -244,9 +244,14 @@ export interface CodeServer {
   stop(): Promise<void>;
 }
 
-/** Settings for the throwaway profile: no welcome page, no update or AI prompts over the workbench. */
-const USER_SETTINGS = {
+/**
+ * Settings for the throwaway profile: no welcome page or walkthrough (FFN Lens opens its own on a
+ * first run in samples/ unless this is false; `npm start` turns it on), no update or AI prompts
+ * over the workbench.
+ */
+const USER_SETTINGS: Record<string, unknown> = {
   'workbench.startupEditor': 'none',
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
   'workbench.tips.enabled': false,
   'workbench.enableExperiments': false,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
@@ -261,15 +266,23 @@ const USER_SETTINGS = {
 };
 
 /**
- * Starts code-server on a free 127.0.0.1 port with a fresh user-data-dir and extensions-dir and
+ * Settings VS Code scopes to the machine: a remote window (code-server's is one) reads them from
+ * the server's Machine/settings.json and ignores them in the user's.
+ */
+const MACHINE_SCOPED = new Set(['workbench.welcomePage.walkthroughs.openOnInstall']);
+
+/**
+ * Starts code-server on a free 127.0.0.1 port with a fresh user-data-dir (settings: USER_SETTINGS,
+ * then `settings`; the machine-scoped ones in Machine/settings.json) and extensions-dir, and
  * resolves once /healthz answers. The extension host starts only when a browser opens a window.
  */
-export async function startCodeServer(opts: { port?: number } = {}): Promise<CodeServer> {
+export async function startCodeServer(opts: { port?: number; settings?: Record<string, unknown> } = {}): Promise<CodeServer> {
   const install = ensureCodeServer();
+  const settings = { ...USER_SETTINGS, ...opts.settings };
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(install, opts.port ?? (await freePort()));
+      return await startOnce(install, opts.port ?? (await freePort()), settings);
     } catch (e) {
       lastError = e as Error;
       if (opts.port || !/EADDRINUSE/.test(lastError.message)) throw e;
@@ -279,13 +292,16 @@ export async function startCodeServer(opts: { port?: number } = {}): Promise<Cod
   throw lastError!;
 }
 
-async function startOnce(install: CodeServerInstall, port: number): Promise<CodeServer> {
+async function startOnce(install: CodeServerInstall, port: number, settings: Record<string, unknown>): Promise<CodeServer> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-lens-cs-'));
   const userDataDir = path.join(tmp, 'user-data');
   const extensionsDir = path.join(tmp, 'extensions');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
+  fs.mkdirSync(path.join(userDataDir, 'Machine'), { recursive: true });
   fs.mkdirSync(extensionsDir);
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
+  const scoped = (machine: boolean) => Object.fromEntries(Object.entries(settings).filter(([k]) => MACHINE_SCOPED.has(k) === machine));
+  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(scoped(false), null, 2));
+  fs.writeFileSync(path.join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(scoped(true), null, 2));
   const config = path.join(tmp, 'config.yaml');
   fs.writeFileSync(config, '');
   const logFile = path.join(tmp, 'code-server.log');

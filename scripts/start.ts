@@ -12,14 +12,16 @@ function arg(name: string): string | undefined {
 async function main(): Promise<number> {
   await build();
   const port = arg('--port') ?? process.env.PORT;
-  const server = await startCodeServer({ port: port ? Number(port) : undefined });
+  // The first window on samples/ opens the walkthrough "Get started with FFN Lens" (src/extension/firstRun.ts).
+  const server = await startCodeServer({ port: port ? Number(port) : undefined, settings: { 'workbench.welcomePage.walkthroughs.openOnInstall': true } });
 
   const watch = spawn(process.execPath, ['esbuild.js', '--watch'], { cwd: ROOT, stdio: 'inherit' });
   onCleanup({ sync: () => killTreeSync(watch.pid!), async: () => killTree(watch.pid!) });
 
   const url = server.workbenchUrl({ folder: SAMPLES, extensionDevelopmentPath: ROOT });
   console.log(`
-FFN Lens is running in a real VS Code (code-server) on samples/. Open this URL in a browser:
+FFN Lens is running in a real VS Code (code-server) on samples/. Open this URL in a browser (the
+first window opens the walkthrough "Get started with FFN Lens"; F1 > "FFN Lens: Get Started" later):
 
   ${url}
 

@@ -22,9 +22,36 @@ export const Commands = {
   scanWorkspace: 'ffnLens.scanWorkspace',
   /** Internal (hidden from the palette): a summary of what the panel was sent, for tests. */
   lastRun: 'ffnLens._lastRun',
+  /** Opens the first-run walkthrough (also what the first run in the samples folder does). */
+  getStarted: 'ffnLens.getStarted',
+  /** Walkthrough step 1: the sample model in the panel, beside the walkthrough. */
+  openSample: 'ffnLens.openSample',
+  /** Walkthrough step 2 (hidden from the palette): `(text?)`, a sentence through the panel's model. */
+  trySentence: 'ffnLens.walkthrough.trySentence',
+  /** Walkthrough step 3 (hidden): the panel's model at its next block. */
+  nextBlock: 'ffnLens.walkthrough.nextBlock',
+  /** Walkthrough step 4 (hidden): the card of the unit that writes most at the last token, with a scan of the bundled text. */
+  openNeuron: 'ffnLens.walkthrough.openNeuron',
+  /** Walkthrough step 5 (hidden): that unit ablated (or restored) in the next-token prediction. */
+  ablateNeuron: 'ffnLens.walkthrough.ablateNeuron',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
+
+/** The first-run walkthrough's id in package.json `contributes.walkthroughs`. */
+export const WALKTHROUGH_ID = 'ffnLens.firstRun';
+
+/** The walkthrough as `workbench.action.openWalkthrough` names it: `<publisher>.<name>#<id>`. */
+export const walkthroughRef = (extensionId: string): string => `${extensionId}#${WALKTHROUGH_ID}`;
+
+/**
+ * The walkthrough's sample model: a Hugging Face folder in the extension's own samples/ folder
+ * (found through the extension's location, so any workspace works).
+ */
+export const WALKTHROUGH_SAMPLE = 'tiny-gpt2';
+
+/** The bundled text the walkthrough scans: `samples/<this>/*.txt` in the extension. */
+export const WALKTHROUGH_TEXT = 'text';
 
 /** The weight viewer's custom editor type (package.json `contributes.customEditors`). */
 export const VIEWER_VIEW_TYPE = 'ffnLens.weightViewer';

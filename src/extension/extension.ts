@@ -4,12 +4,15 @@
  * stand-ins: the commands, providers, custom editor and panel serializer load everything else
  * (features.ts, bundled separately as dist/features.js) on first use, so activation evaluates a
  * few kilobytes. A JSON document being open also loads it, right after activation, for the
- * Problems panel and the editor's context keys. This file imports nothing but `vscode` and the
- * ids in constants.ts (the rest are type imports).
+ * Problems panel and the editor's context keys. This file imports nothing but `vscode`, the ids
+ * in constants.ts and firstRun.ts (the rest are type imports). In the extension's own samples/
+ * folder (`workspaceContains:` in package.json: `npm start`, F5) it activates at start-up, to open
+ * the first-run walkthrough once.
  */
 import * as vscode from 'vscode';
 import { Commands, isJsonDocument, JSON_LANGUAGES, PANEL_VIEW_TYPE, VIEWER_STATE_COMMAND, PANEL_MESSAGE_COMMAND, VIEWER_VIEW_TYPE } from './constants';
 import type { Features } from './features';
+import { openWalkthroughOnFirstRun } from './firstRun';
 import type { WeightDocument } from './viewer/document';
 
 /** JSON editors on disk and unsaved ones (other schemes are read too, through their text). */
@@ -88,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): void {
     });
     context.subscriptions.push(opened);
   }
+  openWalkthroughOnFirstRun(context);
   activateMs = performance.now() - started;
 }
 

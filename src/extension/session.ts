@@ -67,6 +67,14 @@ export class Session implements vscode.Disposable {
     private readonly statusBar: FfnStatusBar,
   ) {}
 
+  /**
+   * The memory budget from the settings: every request about the worker's held model passes it
+   * (a request with another budget makes the worker open the model again).
+   */
+  get memoryBudgetBytes(): number {
+    return this.settings.current.memoryBudgetMB * MB;
+  }
+
   /** The RunRequest for the worker, with the settings applied. */
   private toRunRequest(req: PanelRequest, file: string): RunRequest {
     const s = this.settings.current;

@@ -184,6 +184,10 @@ export type HostToWebview =
   | { type: 'neuron'; neuron: NeuronView }
   /** A model panel: the card of the unit the webview asked for. */
   | { type: 'neuronCard'; card: NeuronCardView }
+  /** Select token `token` and unit `neuron` as a click would and scroll to the unit (the walkthrough); the webview then asks for the unit and its card. */
+  | { type: 'select'; token: number; neuron: number }
+  /** Scroll the next-token box into view (the walkthrough, after an ablation). */
+  | { type: 'reveal'; part: 'next' }
   /** A run started (message) or ended (null). */
   | { type: 'busy'; message: string | null }
   /** The last run failed; the previous charts stay. */

@@ -92,9 +92,9 @@ export function explorerRow(name: string): Locator {
 
 /**
  * Right-clicks `file` in the explorer and returns the context menu's item `name` once shown. The
- * explorer lists files before the workbench has read the extensions' contributions (the
- * extension is not active yet: nothing activates it at start-up), so a menu opened that early
- * lacks the item: close it and open it again, for up to `timeoutMs`.
+ * explorer lists files before the workbench has read the extensions' contributions (at most the
+ * extension's entry has run, for the walkthrough's first-run check in samples/), so a menu opened
+ * that early lacks the item: close it and open it again, for up to `timeoutMs`.
  */
 export async function explorerMenuItem(file: string, name: string, timeoutMs = 90_000): Promise<Locator> {
   const row = explorerRow(file);

@@ -32,8 +32,9 @@ async function readyPanel(layer: string): Promise<Frame> {
 }
 
 describe('FFN Lens: explore a layer from the explorer', () => {
-  // The extension is not active yet: it activates on the explorer command itself (no
-  // onStartupFinished), as it would for someone right-clicking a file in a fresh window.
+  // The extension's features are not loaded yet (in samples/ only its entry runs at start-up, for
+  // the walkthrough's first-run check, and the harness's profile turns the walkthrough off): they
+  // load on the explorer command itself, as for someone right-clicking a file in a fresh window.
   before(async () => {
     await openWorkbench();
   });

@@ -1,6 +1,7 @@
 // Activation loads only the entry bundle: it must stay small and require nothing but `vscode` and
 // the features bundle, which it loads on first use (issue 5: activation under 50 ms, heavy modules
-// loaded lazily). Built here exactly as esbuild.js builds dist/extension.js.
+// loaded lazily). Built here exactly as esbuild.js builds dist/extension.js. Besides its ids it holds
+// firstRun.ts, which opens the walkthrough once in the extension's own samples/ folder (issue 13).
 import * as assert from 'assert';
 import * as path from 'path';
 import * as esbuild from 'esbuild';
@@ -27,7 +28,7 @@ describe('extension entry bundle', function () {
     const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).sort();
     assert.deepStrictEqual([...new Set(required)], ['./features.js', 'vscode']);
     const inputs = Object.keys(out.metafile.inputs).map((f) => path.relative(root, path.resolve(root, f))).sort();
-    assert.deepStrictEqual(inputs, ['src/extension/constants.ts', 'src/extension/extension.ts'], 'the entry bundles more than its ids');
+    assert.deepStrictEqual(inputs, ['src/extension/constants.ts', 'src/extension/extension.ts', 'src/extension/firstRun.ts'], 'the entry bundles more than its ids and the first-run check');
     assert.ok(code.length < 8 * 1024, `the entry is ${code.length} bytes`);
   });
 });

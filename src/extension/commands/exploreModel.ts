@@ -75,16 +75,19 @@ export async function exploreModel(deps: CommandDeps, fileArg?: unknown, options
   return runInPanel(deps, request);
 }
 
-/** Runs a model request with the panel opened as the run starts (closed again if it fails). */
-export async function runInPanel(deps: CommandDeps, request: PanelRequest): Promise<RunOutcome> {
+/**
+ * Runs a model request with the panel opened as the run starts (closed again if it fails), beside
+ * the active text editor or in `column`.
+ */
+export async function runInPanel(deps: CommandDeps, request: PanelRequest, column?: vscode.ViewColumn): Promise<RunOutcome> {
   let opened: FfnPanel | undefined;
   const open = (): void => {
     const existed = FfnPanel.instance;
-    const panel = FfnPanel.createOrShow(deps.context.extensionUri, deps.session);
+    const panel = FfnPanel.createOrShow(deps.context.extensionUri, deps.session, column);
     if (!existed) opened = panel;
   };
   const outcome = await deps.session.run(request, { onStarted: open });
-  if (outcome.ok) FfnPanel.createOrShow(deps.context.extensionUri, deps.session);
+  if (outcome.ok) FfnPanel.createOrShow(deps.context.extensionUri, deps.session, column);
   else if (opened && FfnPanel.instance === opened && outcome.error !== 'superseded') opened.dispose();
   return outcome;
 }

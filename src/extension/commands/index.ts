@@ -13,6 +13,7 @@ import { lastRun } from './lastRun';
 import { selectLayer } from './selectLayer';
 import { showLog } from './showLog';
 import { showPanel } from './showPanel';
+import { ablateNeuron, getStarted, nextBlock, openNeuron, openSample, trySentence } from './walkthrough';
 
 type Handler = (deps: CommandDeps, ...args: unknown[]) => unknown;
 
@@ -30,6 +31,12 @@ const HANDLERS: Record<CommandId, Handler> = {
   [Commands.exploreModel]: exploreModel,
   [Commands.traceSelection]: traceSelection,
   [Commands.scanWorkspace]: scanWorkspace,
+  [Commands.getStarted]: getStarted,
+  [Commands.openSample]: openSample,
+  [Commands.trySentence]: trySentence,
+  [Commands.nextBlock]: nextBlock,
+  [Commands.openNeuron]: openNeuron,
+  [Commands.ablateNeuron]: ablateNeuron,
 };
 
 /** Runs command `id` with the arguments VS Code passed. */

@@ -20,10 +20,21 @@ const MAX_FILES = 5000;
 
 export type ScanOutcome = { ok: true; files: number; tokens: number; windows: number; stored: string } | { ok: false; cancelled: boolean; error: string };
 
+/** A scan's options: the context window, the examples kept per unit, and a caller's cancel (the tests'). */
+export interface ScanOptions {
+  ctx?: number;
+  top?: number;
+  signal?: AbortSignal;
+}
+
+/** A file to scan, named as the card shows it. */
+export type ScanFile = { path: string; name: string };
+
+const byPath = (a: ScanFile, b: ScanFile): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
 export async function scanWorkspace(deps: CommandDeps, optionsArg?: unknown): Promise<ScanOutcome | undefined> {
-  const o = (typeof optionsArg === 'object' && optionsArg !== null ? optionsArg : {}) as { glob?: string; ctx?: number; top?: number; signal?: AbortSignal };
-  const req = deps.session.request;
-  if (!req?.model) {
+  const o = (typeof optionsArg === 'object' && optionsArg !== null ? optionsArg : {}) as ScanOptions & { glob?: string };
+  if (!deps.session.request?.model) {
     void vscode.window.showInformationMessage('FFN Lens: open a model first (FFN Lens: Explore Model); the scan runs its shown block.');
     return undefined;
   }
@@ -39,7 +50,20 @@ export async function scanWorkspace(deps: CommandDeps, optionsArg?: unknown): Pr
     void vscode.window.showInformationMessage(`FFN Lens: no files match ${glob}.`);
     return { ok: false, cancelled: false, error: 'no files' };
   }
-  const files = uris.map((u) => ({ path: u.fsPath, name: vscode.workspace.asRelativePath(u, false) })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const files = uris.map((u) => ({ path: u.fsPath, name: vscode.workspace.asRelativePath(u, false) }));
+  return scanFiles(deps, files, { corpus: glob, folder: folder.uri.fsPath }, o);
+}
+
+/**
+ * Runs `files` through the panel's model to its shown block in the worker (progress, cancel) and
+ * keeps every unit's examples in global storage as the scan of `corpus` (file names relative to
+ * `folder`); the card on screen is sent again with them.
+ */
+export async function scanFiles(deps: CommandDeps, unsorted: ScanFile[], source: { corpus: string; folder: string }, o: ScanOptions = {}): Promise<ScanOutcome> {
+  const req = deps.session.request;
+  if (!req?.model) return { ok: false, cancelled: false, error: 'no model is open' };
+  // the worker takes the files in path order (the order the stored examples refer to)
+  const files = [...unsorted].sort(byPath);
   const model = await localPath(uriFromArg(req.file) as vscode.Uri, deps.settings.current.memoryBudgetMB * 1024 * 1024);
   const layer = req.model.block;
   const client = await computeClient(deps.context);
@@ -67,7 +91,7 @@ export async function scanWorkspace(deps: CommandDeps, optionsArg?: unknown): Pr
         );
       },
     );
-    const stored = await scanStore(deps.context).save({ model, layer, corpus: glob, folder: folder.uri.fsPath, files, createdAt: Date.now(), result });
+    const stored = await scanStore(deps.context).save({ model, layer, corpus: source.corpus, folder: source.folder, files, createdAt: Date.now(), result });
     log().info(`scanned ${files.length} files (${result.tokens} tokens, ${result.windows} windows) through block ${layer}; kept in ${stored}`);
     FfnPanel.instance?.refreshCard();
     return { ok: true, files: files.length, tokens: result.tokens, windows: result.windows, stored };

@@ -7,7 +7,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { RunResult } from '../../protocol/run';
-import { HostToWebview, parseWebviewMessage, PanelRequest, RunView, WebviewToHost } from '../../protocol/webview';
+import { HostToWebview, NeuronCardView, parseWebviewMessage, PanelRequest, RunView, WebviewToHost } from '../../protocol/webview';
 import { Commands, EXTENSION_NAME, PANEL_VIEW_TYPE } from '../constants';
 import { uriFromArg } from '../files';
 import { log } from '../log';
@@ -34,7 +34,12 @@ export interface PanelReport {
   rejected: number;
   /** The last neuron card posted. */
   card?: { block: number; unit: number; scan: boolean };
+  /** That card as posted. */
+  cardView?: NeuronCardView;
 }
+
+/** What the host may add to the webview's view of a run. */
+export type GuideMessage = Extract<HostToWebview, { type: 'select' | 'reveal' }>;
 
 export class FfnPanel implements vscode.Disposable {
   private static current: FfnPanel | undefined;
@@ -51,13 +56,16 @@ export class FfnPanel implements vscode.Disposable {
     return FfnPanel.current;
   }
 
-  /** Shows the panel (creating it when needed) beside the active editor. */
-  static createOrShow(extensionUri: vscode.Uri, session: Session): FfnPanel {
+  /**
+   * Shows the panel (creating it when needed) beside the active text editor, or in `column` (the
+   * walkthrough, which is no text editor, keeps its own column).
+   */
+  static createOrShow(extensionUri: vscode.Uri, session: Session, column?: vscode.ViewColumn): FfnPanel {
     if (FfnPanel.current) {
       FfnPanel.current.panel.reveal(undefined, true);
       return FfnPanel.current;
     }
-    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
+    column ??= vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, EXTENSION_NAME, { viewColumn: column, preserveFocus: true }, {
       enableScripts: true,
       retainContextWhenHidden: false,
@@ -128,6 +136,24 @@ export class FfnPanel implements vscode.Disposable {
     this.report.posts++;
     this.post({ type: 'busy', message: null });
     this.post({ type: 'run', run: this.view });
+    this.postGuides();
+  }
+
+  /** Messages the host adds to the view (the walkthrough's), posted after the run once the webview listens. */
+  private readonly guides: GuideMessage[] = [];
+
+  /**
+   * Selects a token and unit as a click would (`select`: the webview then shows the unit on every
+   * token, its card and its ablation toggle), or scrolls to a part (`reveal`). For the walkthrough.
+   */
+  guide(message: GuideMessage): void {
+    this.guides.push(message);
+    this.postGuides();
+  }
+
+  private postGuides(): void {
+    if (!this.ready || !this.view) return;
+    for (const m of this.guides.splice(0)) this.post(m);
   }
 
   private post(message: HostToWebview): void {
@@ -247,11 +273,13 @@ export class FfnPanel implements vscode.Disposable {
     try {
       const client = await computeClient(this.context);
       const model = r.file;
-      const card = await client.neuronCard({ model, layer: r.layer.index, neuron: u, top: 10 });
+      const card = await client.neuronCard({ model, layer: r.layer.index, neuron: u, top: 10, memoryBudgetBytes: this.session.memoryBudgetBytes });
       const scan = await scanStore(this.context).load(model, r.layer.index);
       if (this.session.result !== r) return; // a newer run replaced it meanwhile
-      this.post({ type: 'neuronCard', card: cardView(card, r, scan) });
+      const view = cardView(card, r, scan);
+      this.post({ type: 'neuronCard', card: view });
       this.report.card = { block: r.layer.index, unit: u, scan: !!scan };
+      this.report.cardView = view;
     } catch (e) {
       log().warn(`neuron card of unit ${u}: ${describeError(e)}`);
       this.post({ type: 'error', message: `The card of unit ${u} could not be computed: ${describeError(e)}` });
@@ -260,7 +288,7 @@ export class FfnPanel implements vscode.Disposable {
 
   private async exportCard(r: ModelRunResult, u: number, format: 'json' | 'csv'): Promise<void> {
     const client = await computeClient(this.context);
-    await saveCard(await client.neuronCard({ model: r.file, layer: r.layer.index, neuron: u, top: 10 }), format);
+    await saveCard(await client.neuronCard({ model: r.file, layer: r.layer.index, neuron: u, top: 10, memoryBudgetBytes: this.session.memoryBudgetBytes }), format);
   }
 
   /** Re-sends the card shown (a scan has just finished). */
