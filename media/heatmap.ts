@@ -3,6 +3,8 @@
  * scaled up without smoothing). The host sends at most ~1024 max-abs pooled columns for the
  * window of the unit axis in view; wheel zooms around the pointer, drag pans, double-click
  * resets, and each change asks the host for the new window. Token labels are DOM rows beside it.
+ * The compare view's three (A, B, B − A) take options: their unit orders, a shorter plot, and for
+ * the difference a diverging scale of its own.
  */
 import type { HeatmapWindow, UnitSort } from '../src/protocol/webview';
 import { fmt, h } from './dom';
@@ -17,8 +19,25 @@ export interface HeatmapCallbacks {
   selectNeuron(index: number): void;
 }
 
+/** How a heatmap differs from a run's (the compare view's). */
+export interface HeatmapOptions {
+  /** Accessible name of the plot. */
+  label?: string;
+  /** The unit orders offered, the default first. */
+  sorts?: { value: UnitSort; label: string }[];
+  /** `difference`: values are B − A, drawn in the theme's increase/decrease colours. */
+  scale?: 'activation' | 'difference';
+  /** Tallest the plot grows, in px. */
+  maxHeight?: number;
+  /** The line under the plot ('' for none). */
+  hint?: string;
+}
+
 const MIN_UNITS = 8;
-const MAX_HEIGHT = 440;
+const RUN_SORTS: { value: UnitSort; label: string }[] = [
+  { value: 'firing', label: 'units by firing rate' },
+  { value: 'index', label: 'units by index' },
+];
 
 export class Heatmap {
   readonly element: HTMLElement;
@@ -28,12 +47,9 @@ export class Heatmap {
   private readonly range = h('span', { class: 'range' });
   private readonly legend = h('canvas', { class: 'legend', width: 160, height: 10, 'aria-hidden': 'true' });
   private readonly legendText = h('span', { class: 'legend-text' });
-  private readonly sortSelect = h(
-    'select',
-    { 'aria-label': 'unit order' },
-    h('option', { value: 'firing' }, 'units by firing rate'),
-    h('option', { value: 'index' }, 'units by index'),
-  );
+  private readonly sortSelect = h('select', { 'aria-label': 'unit order' });
+  private readonly maxHeight: number;
+  private readonly difference: boolean;
   private win: HeatmapWindow | undefined;
   private tokens: string[] = [];
   private maxAbs = 1;
@@ -43,18 +59,25 @@ export class Heatmap {
   /** The window on screen (may run ahead of `win` while the host answers). */
   private view = { sort: 'firing' as UnitSort, start: 0, end: 1 };
 
-  constructor(theme: ThemeColors, private readonly cb: HeatmapCallbacks) {
+  constructor(theme: ThemeColors, private readonly cb: HeatmapCallbacks, opts: HeatmapOptions = {}) {
     this.theme = theme;
+    this.maxHeight = opts.maxHeight ?? 440;
+    this.difference = opts.scale === 'difference';
+    const sorts = opts.sorts ?? RUN_SORTS;
+    this.view.sort = sorts[0].value;
+    this.sortSelect.replaceChildren(...sorts.map((o) => h('option', { value: o.value }, o.label)));
+    if (opts.label) this.canvas.setAttribute('aria-label', opts.label);
     const zoomIn = h('button', { type: 'button', title: 'Zoom in on the unit axis' }, '+');
     const zoomOut = h('button', { type: 'button', title: 'Zoom out' }, '−');
     const reset = h('button', { type: 'button', title: 'Show every unit' }, 'All units');
     zoomIn.addEventListener('click', () => this.zoom(0.5, 0.5));
     zoomOut.addEventListener('click', () => this.zoom(2, 0.5));
     reset.addEventListener('click', () => this.setView(this.view.sort, 0, this.units));
-    this.sortSelect.addEventListener('change', () => this.setView(this.sortSelect.value === 'index' ? 'index' : 'firing', 0, this.units));
+    this.sortSelect.addEventListener('change', () => this.setView((sorts.find((o) => o.value === this.sortSelect.value) ?? sorts[0]).value, 0, this.units));
     const toolbar = h('div', { class: 'toolbar' }, this.sortSelect, zoomOut, zoomIn, reset, this.range, h('span', { class: 'spacer' }), this.legendText, this.legend);
     const plot = h('div', { class: 'heatmap-plot' }, this.labels, h('div', { class: 'heatmap-canvas-box' }, this.canvas, this.tip));
-    this.element = h('div', { class: 'heatmap' }, toolbar, plot, h('p', { class: 'hint' }, 'Wheel to zoom the unit axis, drag to pan, double-click for all units; click a token for its top neurons, a single unit for its activations.'));
+    const hint = opts.hint ?? 'Wheel to zoom the unit axis, drag to pan, double-click for all units; click a token for its top neurons, a single unit for its activations.';
+    this.element = h('div', { class: 'heatmap' }, toolbar, plot, hint ? h('p', { class: 'hint' }, hint) : null);
     this.canvas.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
     this.canvas.addEventListener('pointerdown', (e) => this.onDown(e));
     this.canvas.addEventListener('pointermove', (e) => this.onMove(e));
@@ -103,7 +126,7 @@ export class Heatmap {
 
   private rowHeight(): number {
     const T = Math.max(1, this.tokens.length);
-    return Math.max(2, Math.min(22, Math.floor(MAX_HEIGHT / T)));
+    return Math.max(2, Math.min(22, Math.floor(this.maxHeight / T)));
   }
 
   private renderLabels(): void {
@@ -111,7 +134,10 @@ export class Heatmap {
     const every = rh >= 11 ? 1 : Math.ceil(11 / rh);
     this.labels.replaceChildren(
       ...this.tokens.map((t, i) => {
-        const li = h('li', { title: `token ${i}: ${JSON.stringify(t)}`, 'data-token': i }, i % every === 0 ? t.replace(/\s/g, '·') || '∅' : '');
+        const label = i % every === 0 ? t.replace(/\s/g, '·') || '∅' : '';
+        // rows lower than the text: a label runs on over the unlabelled rows under it instead of being cut
+        const tall = every > 1 && label !== '';
+        const li = h('li', { title: `token ${i}: ${JSON.stringify(t)}`, 'data-token': i, class: tall ? 'spans' : undefined }, tall ? h('span', {}, label) : label);
         li.style.height = `${rh}px`;
         li.style.lineHeight = `${rh}px`;
         li.addEventListener('click', () => this.cb.selectToken(i));
@@ -123,8 +149,8 @@ export class Heatmap {
   /** Colour of a value: theme background for 0, towards the positive/negative colour with |v|. */
   private palette(): (v: number) => [number, number, number] {
     const bg = rgb(this.theme.background);
-    const pos = rgb(this.theme.positive);
-    const neg = rgb(this.theme.negative);
+    const pos = rgb(this.difference ? this.theme.increase : this.theme.positive);
+    const neg = rgb(this.difference ? this.theme.decrease : this.theme.negative);
     const bad = rgb(this.theme.warning);
     const m = this.maxAbs;
     return (v: number) => {
@@ -285,7 +311,7 @@ export class Heatmap {
       return;
     }
     const unit = cell.units.length === 1 ? `unit #${cell.units[0]}` : `${cell.units.length} units (#${cell.units.slice(0, 3).join(', #')}${cell.units.length > 3 ? ', …' : ''})`;
-    this.tip.textContent = `${JSON.stringify(this.tokens[cell.row] ?? '')} · ${unit} · h = ${fmt(cell.value)}`;
+    this.tip.textContent = `${JSON.stringify(this.tokens[cell.row] ?? '')} · ${unit} · ${this.difference ? 'B − A' : 'h'} = ${fmt(cell.value)}`;
     this.tip.hidden = false;
     const box = this.canvas.getBoundingClientRect();
     this.tip.style.left = `${Math.min(e.clientX - box.left + 12, box.width - 220)}px`;

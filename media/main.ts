@@ -8,11 +8,14 @@
  * Selecting a unit in a model run asks for its neuron card, drawn under the one-neuron chart
  * (data-card="<block>:<unit>", data-card-scan); another block, prompt or model clears it. The
  * host can select a token and unit as a click would (`select`) and scroll to the next-token box
- * (`reveal`): the walkthrough's "Open a neuron" and "Ablate it".
+ * (`reveal`): the walkthrough's "Open a neuron" and "Ablate it". A comparison of two checkpoints
+ * (`compare`) replaces the run's sections with the compare view (compareView.ts, data-view="compare")
+ * until the next run.
  */
-import type { HostToWebview, NeuronView, PanelState, RunView, UnitSort } from '../src/protocol/webview';
+import type { CompareHeatmaps, CompareView as CompareData, HostToWebview, NeuronView, PanelState, RunView, UnitSort } from '../src/protocol/webview';
 import { AblationRow, toggleUnit } from './ablation';
 import { Charts } from './charts';
+import { CompareView } from './compareView';
 import { Controls } from './controls';
 import { chartBox, chartExport, fmt, h, pct, section } from './dom';
 import { Heatmap } from './heatmap';
@@ -116,6 +119,11 @@ const body = h(
     neuronCard.element,
   ),
 );
+const compareView = new CompareView(theme, {
+  heatmaps: (layer, sort, start, end) => post({ type: 'compareLayer', layer, sort, start, end }),
+  again: (text, swap) => post({ type: 'compareAgain', text, swap }),
+  exportJson: () => post({ type: 'exportCompare' }),
+});
 const placeholder = h('p', { class: 'placeholder' }, 'Waiting for the extension…');
 app.replaceChildren(h('header', {}, title, meta), controls.element, status, banner, warnings, placeholder, body);
 
@@ -180,9 +188,30 @@ function sameRequest(a: PanelState['request'], b: RunView['request']): boolean {
   );
 }
 
+/**
+ * Shows the run's sections or the compare view, and the <body> attributes of the one shown. The
+ * compare view is in the document only while shown, so a run's page holds one heatmap, as before.
+ */
+function showView(view: 'run' | 'compare'): void {
+  const d = document.body.dataset;
+  d.view = view;
+  body.hidden = view !== 'run';
+  controls.element.hidden = view !== 'run';
+  compareView.element.hidden = view !== 'compare';
+  if (view === 'run') {
+    compareView.element.remove();
+    for (const k of ['compareBlocks', 'compareLayer', 'heatmaps']) delete d[k];
+    return;
+  }
+  if (!compareView.element.isConnected) app.append(compareView.element);
+  markModel(undefined);
+  for (const k of ['layer', 'tokens', 'activation']) delete d[k];
+}
+
 function showRun(r: RunView): void {
   const started = performance.now();
   document.body.dataset.ready = 'false';
+  showView('run');
   const keepView = sameRequest(state.request, r.request) && state.view;
   // the card stays (and is asked for again below) only for the same model, block and prompt
   if (!keepView || !r.model || run?.model?.text !== r.model.text) neuronCard.clear();
@@ -239,6 +268,43 @@ function showRun(r: RunView): void {
   );
 }
 
+function showCompare(v: CompareData): void {
+  const started = performance.now();
+  document.body.dataset.ready = 'false';
+  run = undefined;
+  neuronCard.clear();
+  banner.hidden = true;
+  placeholder.hidden = true;
+  showView('compare');
+  title.textContent = `Compare · ${v.nameA} ↔ ${v.nameB}`;
+  meta.textContent = `A: ${v.nameA} · B: ${v.nameB} · ${v.layers.length} blocks compared · ${v.tokens.length} tokens · d_ff ${v.dFf} · KL(A‖B) ${fmt(v.kl, 3)} nats`;
+  warnings.replaceChildren(...v.warnings.map((w) => h('li', {}, `⚠ ${w}`)));
+  warnings.hidden = v.warnings.length === 0;
+  compareView.show(v);
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => {
+      document.body.dataset.ready = 'true';
+      document.body.dataset.compareBlocks = String(v.layers.length);
+      post({ type: 'compareRendered', id: v.id, layer: null, nonBlank: [], ms: performance.now() - started });
+    }),
+  );
+}
+
+function showCompareHeatmaps(m: CompareHeatmaps): void {
+  const started = performance.now();
+  const id = compareView.shownId;
+  if (id === undefined || !compareView.showHeatmaps(m)) return;
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => {
+      if (compareView.selectedBlock !== m.layer) return;
+      const nonBlank = compareView.drawHeatmaps();
+      document.body.dataset.compareLayer = String(m.layer);
+      document.body.dataset.heatmaps = String(nonBlank.filter(Boolean).length);
+      post({ type: 'compareRendered', id, layer: m.layer, nonBlank, ms: performance.now() - started });
+    }),
+  );
+}
+
 function showNeuron(n: NeuronView): void {
   if (neuron !== n.index) return;
   neuronTitle.textContent = `Unit #${n.index} on every token (fires on ${pct(n.firingRate)} of tokens, ‖W2 row‖ = ${fmt(n.w2Norm)}):`;
@@ -278,12 +344,14 @@ function receive(msg: HostToWebview): void {
       status.textContent = msg.message ?? '';
       controls.setBusy(msg.message !== null);
       modelControls.setBusy(msg.message !== null);
+      compareView.setBusy(msg.message !== null);
       return;
     case 'error':
       banner.textContent = msg.message;
       banner.hidden = false;
       controls.setBusy(false);
       modelControls.setBusy(false);
+      compareView.setBusy(false);
       pendingAblate = undefined;
       scrollToUnit = false;
       showAblation();
@@ -293,6 +361,13 @@ function receive(msg: HostToWebview): void {
       placeholder.textContent = msg.message;
       placeholder.hidden = false;
       body.hidden = run === undefined;
+      return;
+    case 'compare':
+      status.textContent = '';
+      showCompare(msg.compare);
+      return;
+    case 'compareHeatmaps':
+      showCompareHeatmaps(msg.heatmaps);
       return;
     default: {
       const never: never = msg;
@@ -315,6 +390,7 @@ watchTheme((t) => {
   charts.setTheme(t);
   heatmap.setTheme(t);
   neuronCard.setTheme(t);
+  compareView.setTheme(t);
 });
 
 post({ type: 'ready' });

@@ -13,6 +13,9 @@ export interface ThemeColors {
   positive: string;
   negative: string;
   warning: string;
+  /** A difference B − A above and below zero (a diverging scale apart from positive/negative values). */
+  increase: string;
+  decrease: string;
   /** Bar/line colour of the "before the filter" series. */
   before: string;
   after: string;
@@ -44,6 +47,8 @@ export function readTheme(): ThemeColors {
     warning: v(s, '--vscode-editorWarning-foreground', yellow),
     before: blue,
     after: orange,
+    increase: purple,
+    decrease: green,
     highContrast,
     fontFamily: v(s, '--vscode-font-family', 'sans-serif'),
   };

@@ -3,7 +3,7 @@
  * quantisation or a fine-tune did to each FFN (src/pipeline/compare.ts). No `vscode` import.
  */
 import { compareOnText, compareWeights } from '../pipeline/compare';
-import type { CompareResult, WeightsCompareResult } from '../protocol/compare';
+import { compareDocument, type CompareResult, type WeightsCompareResult } from '../protocol/compare';
 import type { CompareCommand } from './args';
 import { createCliEngine } from './engine';
 import type { CliIo } from './main';
@@ -27,9 +27,7 @@ export async function compareCommand(cmd: CompareCommand, io: CliIo): Promise<vo
   }
   for (const w of r.warnings) io.stderr(`warning: ${w}\n`);
   if (cmd.json) {
-    const next = (list: CompareResult['nextA']): { id: number; token: string; prob: number }[] => list.map((t) => ({ id: t.id, token: t.token, prob: t.prob }));
-    const doc = { tokenIds: r.tokenIds, layers: r.layers, nextA: next(r.nextA), nextB: next(r.nextB), kl: r.kl, modelA: r.modelA, modelB: r.modelB, tokens: r.tokens, klPerPosition: r.klPerPosition };
-    io.stdout(JSON.stringify(doc) + '\n');
+    io.stdout(JSON.stringify(compareDocument(r)) + '\n');
     return;
   }
   io.stdout(compareText(r));

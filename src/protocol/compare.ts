@@ -84,3 +84,22 @@ export interface WeightsCompareResult {
   modelB: string;
   layers: { layer: number; tensors: TensorComparison[] }[];
 }
+
+/** The document `ffn-lens compare --json` prints (and the panel's "Save JSON…" writes): the contract's names first. */
+export interface CompareDocument {
+  tokenIds: number[];
+  layers: LayerComparison[];
+  nextA: { id: number; token: string; prob: number }[];
+  nextB: { id: number; token: string; prob: number }[];
+  kl: number;
+  modelA: string;
+  modelB: string;
+  tokens: string[];
+  klPerPosition: number[];
+}
+
+/** A CompareResult as its JSON document (no hidden activations, no display text). */
+export function compareDocument(r: CompareResult): CompareDocument {
+  const next = (list: NextTokenInfo[]): CompareDocument['nextA'] => list.map((t) => ({ id: t.id, token: t.token, prob: t.prob }));
+  return { tokenIds: r.tokenIds, layers: r.layers, nextA: next(r.nextA), nextB: next(r.nextB), kl: r.kl, modelA: r.modelA, modelB: r.modelB, tokens: r.tokens, klPerPosition: r.klPerPosition };
+}

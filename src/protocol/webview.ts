@@ -6,6 +6,7 @@
  */
 import { ACTIVATIONS, ActivationName } from '../core/types';
 import type { ScanExample } from '../model/scan';
+import type { LayerComparison } from './compare';
 import type { InputSpec } from './run';
 
 /** Re-exported so the webview imports only from the protocol. */
@@ -66,8 +67,11 @@ export interface ModelView {
   ablated: number[];
 }
 
-/** Hidden-unit order for the heatmap's unit axis. */
-export type UnitSort = 'firing' | 'index';
+/** Hidden-unit order for the heatmap's unit axis ('change': most changed from A to B first, comparisons only). */
+export type UnitSort = 'firing' | 'index' | 'change';
+
+/** The unit orders of a comparison's heatmaps. */
+export type CompareSort = Extract<UnitSort, 'change' | 'index'>;
 
 /** A [rows x cols] slice of the hidden activations, max-abs pooled on the host. */
 export interface HeatmapWindow {
@@ -174,6 +178,47 @@ export interface NeuronCardView {
   scan?: NeuronScanView;
 }
 
+/** Two checkpoints of one model on the same tokens (issue 14), as the compare view draws them. */
+export interface CompareView {
+  /** Which comparison of this panel it is (its reports name it, so a late one about the last is told apart). */
+  id: number;
+  /** The two models as the user knows them (workspace-relative when inside it). */
+  nameA: string;
+  nameB: string;
+  /** The text both ran. */
+  text: string;
+  tokenIds: Int32Array;
+  /** Readable text of each token. */
+  tokens: string[];
+  dFf: number;
+  /** K of the top-K overlap (and of `changed`). */
+  top: number;
+  /** Per compared block, the names of `ffn-lens compare --json`. */
+  layers: LayerComparison[];
+  /** The top 5 next tokens after the last position in A and in B. */
+  nextA: NextTokenView[];
+  nextB: NextTokenView[];
+  /** KL(A‖B) of the next-token distributions averaged over positions (nats), and at each one. */
+  kl: number;
+  klPerPosition: Float32Array;
+  /** Whether the blocks' hidden activations are on the host (clicking a block shows them). */
+  heatmaps: boolean;
+  warnings: string[];
+}
+
+/** One block's hidden activations in A, in B and B − A: the same window of units, in the same order, for all three. */
+export interface CompareHeatmaps {
+  layer: number;
+  a: HeatmapWindow;
+  b: HeatmapWindow;
+  /** Pooled like the others: each cell the difference of largest magnitude among its units. */
+  diff: HeatmapWindow;
+  /** Largest finite |h| of A and B together: one colour scale for both. */
+  maxAbs: number;
+  /** Largest finite |hB − hA|. */
+  maxAbsDiff: number;
+}
+
 /** Messages the host posts to the webview. */
 export type HostToWebview =
   /** A run finished: draw everything. */
@@ -193,7 +238,11 @@ export type HostToWebview =
   /** The last run failed; the previous charts stay. */
   | { type: 'error'; message: string }
   /** Nothing to show (a restored panel without a request). */
-  | { type: 'empty'; message: string };
+  | { type: 'empty'; message: string }
+  /** A comparison of two checkpoints finished: show the compare view instead of a run. */
+  | { type: 'compare'; compare: CompareView }
+  /** The heatmaps of a compared block the webview asked for. */
+  | { type: 'compareHeatmaps'; heatmaps: CompareHeatmaps };
 
 /** Inputs the webview may ask for: it can keep the current inputs file but never name a path. */
 export type WebviewInputs = { kind: 'file' } | { kind: 'random'; tokens: number; seed: number } | { kind: 'current' };
@@ -232,7 +281,15 @@ export type WebviewToHost =
   /** The charts are drawn (for the status line and the tests). */
   | { type: 'rendered'; layer: string; tokens: number; nonBlank: boolean; ms: number }
   /** An error inside the webview, for the output channel. */
-  | { type: 'log'; message: string };
+  | { type: 'log'; message: string }
+  /** The compare view: send block `layer`'s three heatmaps for this window of the unit axis. */
+  | { type: 'compareLayer'; layer: number; sort: CompareSort; start: number; end: number }
+  /** The compare view: compare the same two checkpoints again on `text` (`swap`: B becomes the reference). */
+  | { type: 'compareAgain'; text: string; swap: boolean }
+  /** The compare view: save the comparison as JSON (the document of `ffn-lens compare --json`) through a save dialog. */
+  | { type: 'exportCompare' }
+  /** Comparison `id` is drawn: its overview (`layer` null), or a block's heatmaps (A, B, B − A: which hold more than the background). */
+  | { type: 'compareRendered'; id: number; layer: number | null; nonBlank: boolean[]; ms: number };
 
 /** Largest number of random tokens the panel may ask for. */
 export const MAX_RANDOM_TOKENS = 4096;
@@ -328,6 +385,19 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       return { type, layer: raw.layer, tokens: raw.tokens, nonBlank: raw.nonBlank, ms: raw.ms };
     case 'log':
       return typeof raw.message === 'string' ? { type, message: raw.message.slice(0, MAX_STRING) } : undefined;
+    case 'compareLayer':
+      if (raw.sort !== 'change' && raw.sort !== 'index') return undefined;
+      if (!isInt(raw.layer, 0, 1 << 16) || !isInt(raw.start, 0, 1 << 30) || !isInt(raw.end, 1, 1 << 30) || raw.end <= raw.start) return undefined;
+      return { type, layer: raw.layer, sort: raw.sort, start: raw.start, end: raw.end };
+    case 'compareAgain':
+      return isStr(raw.text, MAX_PROMPT_CHARS) && raw.text.length > 0 && typeof raw.swap === 'boolean' ? { type, text: raw.text, swap: raw.swap } : undefined;
+    case 'exportCompare':
+      return { type };
+    case 'compareRendered':
+      if (!isInt(raw.id, 0, Number.MAX_SAFE_INTEGER) || (raw.layer !== null && !isInt(raw.layer, 0, 1 << 16))) return undefined;
+      if (!Array.isArray(raw.nonBlank) || raw.nonBlank.length > 3 || !raw.nonBlank.every((b) => typeof b === 'boolean')) return undefined;
+      if (typeof raw.ms !== 'number' || !Number.isFinite(raw.ms)) return undefined;
+      return { type, id: raw.id, layer: raw.layer, nonBlank: raw.nonBlank as boolean[], ms: raw.ms };
     default: {
       const never: never = type;
       void never;

@@ -2,6 +2,7 @@
 import { Commands, CommandId } from '../constants';
 import { changeActivation } from './changeActivation';
 import { chooseInputs } from './chooseInputs';
+import { compareCheckpoints } from './compareCheckpoints';
 import type { CommandDeps } from './deps';
 import { explore } from './explore';
 import { exploreModel } from './exploreModel';
@@ -31,6 +32,7 @@ const HANDLERS: Record<CommandId, Handler> = {
   [Commands.exploreModel]: exploreModel,
   [Commands.traceSelection]: traceSelection,
   [Commands.scanWorkspace]: scanWorkspace,
+  [Commands.compareCheckpoints]: compareCheckpoints,
   [Commands.getStarted]: getStarted,
   [Commands.openSample]: openSample,
   [Commands.trySentence]: trySentence,

@@ -2,7 +2,8 @@
  * The chart panel (one at a time): host side of the webview protocol. It posts a run only after
  * the webview said `ready`, re-posts it whenever the webview reloads (the context is not retained
  * while hidden; the webview keeps its view state with setState), validates every message it gets
- * back, and answers zoom and neuron requests from the RunResult kept on the host.
+ * back, and answers zoom and neuron requests from the RunResult kept on the host. A comparison of
+ * two checkpoints (comparePart.ts) takes the panel's place until the next run.
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -15,6 +16,10 @@ import type { RunOutcome, Session } from '../session';
 import { localResourceRoots, panelHtml } from './html';
 import { describeError } from '../../core/errors';
 import type { ModelRunResult } from '../../protocol/model';
+import type { CompareResult } from '../../protocol/compare';
+import type { CompareOutcome } from '../commands/compareCheckpoints';
+import { ComparePart, type CompareRendered } from './comparePart';
+import type { CompareLabels, CompareSummary } from './comparePayload';
 import { computeClient } from '../compute';
 import { scanStore } from '../scanStore';
 import { isModelRun } from './modelPayload';
@@ -36,6 +41,14 @@ export interface PanelReport {
   card?: { block: number; unit: number; scan: boolean };
   /** That card as posted. */
   cardView?: NeuronCardView;
+  /** What the panel shows now. */
+  showing: 'run' | 'compare';
+  /** The comparison on screen, summarised. */
+  compare?: CompareSummary;
+  /** What the compare view reported drawing last. */
+  compareRendered?: CompareRendered;
+  /** The block whose heatmaps (A, B, B − A) were sent last, and their window. */
+  compareHeatmaps?: { layer: number; rows: number; cols: number; start: number; end: number };
 }
 
 /** What the host may add to the webview's view of a run. */
@@ -47,7 +60,10 @@ export class FfnPanel implements vscode.Disposable {
   private ready = false;
   private view: RunView | undefined;
   private viewOf: RunResult | undefined;
-  private readonly report: PanelReport = { visible: true, posts: 0, rejected: 0 };
+  private readonly report: PanelReport = { visible: true, posts: 0, rejected: 0, showing: 'run' };
+  private readonly compare = new ComparePart((m) => this.post(m));
+  /** "Comparing A with B…" while a comparison runs, for a webview that reloads meanwhile. */
+  private compareBusy: string | undefined;
   private readonly context: vscode.ExtensionContext;
   private emptyMessage = 'Right-click a weight file and choose "Explore FFN Layer".';
 
@@ -110,7 +126,21 @@ export class FfnPanel implements vscode.Disposable {
 
   /** Summary of what the webview was sent, for tests. */
   get state(): PanelReport {
-    return { ...this.report };
+    const c = this.compare;
+    return { ...this.report, showing: c.active ? 'compare' : 'run', compare: c.summary, compareRendered: c.rendered, compareHeatmaps: c.heatmaps };
+  }
+
+  /** Shows a comparison of two checkpoints in place of the run, until the next run. */
+  showComparison(result: CompareResult, labels: CompareLabels): void {
+    this.panel.title = `${EXTENSION_NAME}: ${labels.nameA} ↔ ${labels.nameB}`;
+    this.post({ type: 'busy', message: null });
+    this.compare.show(result, labels);
+  }
+
+  /** A comparison started (its message) or ended (null): the panel's status line says so. */
+  setCompareBusy(message: string | null): void {
+    this.compareBusy = message ?? undefined;
+    this.post({ type: 'busy', message });
   }
 
   /** Text shown when there is nothing to draw yet (a restored panel without state, an error). */
@@ -122,6 +152,7 @@ export class FfnPanel implements vscode.Disposable {
   private show(r: RunResult): void {
     const req = this.session.request;
     if (!req) return;
+    this.compare.clear();
     const name = path.basename(uriFromArg(req.file)?.path ?? req.file);
     this.view = buildRunView(r, req, name, this.session.defaultActivation(r));
     this.viewOf = r;
@@ -161,7 +192,7 @@ export class FfnPanel implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
-  private receive(raw: unknown): Promise<RunOutcome | undefined> | undefined {
+  private receive(raw: unknown): Promise<RunOutcome | CompareOutcome | undefined> | undefined {
     const msg = parseWebviewMessage(raw);
     if (!msg) {
       this.report.rejected++;
@@ -172,20 +203,21 @@ export class FfnPanel implements vscode.Disposable {
   }
 
   /** A message as if the webview had posted it (the tests' `_panelMessage`); the run it starts, if any. */
-  async simulate(raw: unknown): Promise<RunOutcome | { ok: false; error: string } | undefined> {
+  async simulate(raw: unknown): Promise<RunOutcome | CompareOutcome | { ok: false; error: string } | undefined> {
     const run = this.receive(raw);
     return run ? await run : parseWebviewMessage(raw) ? undefined : { ok: false, error: 'rejected' };
   }
 
-  private handle(msg: WebviewToHost): Promise<RunOutcome | undefined> | undefined {
+  private handle(msg: WebviewToHost): Promise<RunOutcome | CompareOutcome | undefined> | undefined {
     const r = this.session.result;
     switch (msg.type) {
       case 'ready':
         this.ready = true;
-        if (this.view && this.viewOf === r) this.postRun();
+        if (this.compare.active) this.compare.repost();
+        else if (this.view && this.viewOf === r) this.postRun();
         else if (r && this.session.request) this.show(r);
         else this.post({ type: 'empty', message: this.session.busy ?? this.emptyMessage });
-        if (this.session.busy) this.post({ type: 'busy', message: this.session.busy });
+        if (this.session.busy ?? this.compareBusy) this.post({ type: 'busy', message: (this.session.busy ?? this.compareBusy) as string });
         return;
       case 'rerun': {
         const current = this.session.request;
@@ -256,6 +288,11 @@ export class FfnPanel implements vscode.Disposable {
       case 'log':
         log().warn(`panel: ${msg.message}`);
         return;
+      case 'compareLayer':
+      case 'compareAgain':
+      case 'exportCompare':
+      case 'compareRendered':
+        return this.compare.handle(msg);
       default: {
         const never: never = msg;
         void never;

@@ -1,11 +1,12 @@
 /**
  * Saving what the panel shows, where the user picks in a save dialog: a neuron card or a block's
- * scan as JSON or CSV, a chart as PNG. Nothing is written without the dialog.
+ * scan as JSON or CSV, a comparison as JSON, a chart as PNG. Nothing is written without the dialog.
  */
 import * as vscode from 'vscode';
 import { neuronCsv, scanCsv } from '../../model/csv';
 import type { NeuronCard } from '../../model/neuron';
 import type { ScanResult } from '../../model/scan';
+import { compareDocument, type CompareResult } from '../../protocol/compare';
 import { log } from '../log';
 
 async function saveAs(defaultName: string, filters: Record<string, string[]>, bytes: Uint8Array | string): Promise<vscode.Uri | undefined> {
@@ -25,6 +26,11 @@ export function saveCard(card: NeuronCard, format: 'json' | 'csv'): Promise<vsco
 export function saveScan(scan: ScanResult, format: 'json' | 'csv'): Promise<vscode.Uri | undefined> {
   const name = `scan-b${scan.layer}.${format}`;
   return format === 'json' ? saveAs(name, { JSON: ['json'] }, JSON.stringify(scan)) : saveAs(name, { CSV: ['csv'] }, scanCsv(scan));
+}
+
+/** The comparison as `ffn-lens compare --json` prints it. */
+export function saveCompare(r: CompareResult): Promise<vscode.Uri | undefined> {
+  return saveAs('compare.json', { JSON: ['json'] }, JSON.stringify(compareDocument(r)));
 }
 
 export function saveChart(name: string, png: string): Promise<vscode.Uri | undefined> {

@@ -52,14 +52,19 @@ function windowUnits(r: RunResult, sort: UnitSort, start: number, end: number): 
  * so a bad unit stays visible).
  */
 export function heatmapWindow(r: RunResult, sort: UnitSort, start: number, end: number, maxCols = MAX_COLUMNS): HeatmapWindow {
-  const units = r.dFf;
-  const e = Math.max(1, Math.min(units, end));
+  const e = Math.max(1, Math.min(r.dFf, end));
   const s = Math.max(0, Math.min(start, e - 1));
-  const unitIndex = windowUnits(r, sort, s, e);
-  const n = e - s;
+  return pooledWindow(r.hidden, r.tokens.length, r.dFf, windowUnits(r, sort, s, e), sort, s, maxCols);
+}
+
+/**
+ * A [rows x units] array's columns `unitIndex` (the window starting at sorted position `start`),
+ * pooled into at most `maxCols` columns by largest magnitude (NaN wins).
+ */
+export function pooledWindow(values: Float32Array, rows: number, units: number, unitIndex: Int32Array, sort: UnitSort, start: number, maxCols = MAX_COLUMNS): HeatmapWindow {
+  const n = unitIndex.length;
   const cols = Math.max(1, Math.min(n, maxCols));
-  const rows = r.tokens.length;
-  const values = new Float32Array(rows * cols);
+  const out = new Float32Array(rows * cols);
   for (let c = 0; c < cols; c++) {
     const from = Math.floor((c * n) / cols);
     const to = Math.max(from + 1, Math.floor(((c + 1) * n) / cols));
@@ -67,17 +72,17 @@ export function heatmapWindow(r: RunResult, sort: UnitSort, start: number, end: 
       const row = t * units;
       let best = 0;
       for (let k = from; k < to; k++) {
-        const v = r.hidden[row + unitIndex[k]];
+        const v = values[row + unitIndex[k]];
         if (v !== v) {
           best = v;
           break;
         }
         if (Math.abs(v) > Math.abs(best)) best = v;
       }
-      values[t * cols + c] = best;
+      out[t * cols + c] = best;
     }
   }
-  return { sort, start: s, end: e, units, rows, cols, values, unitIndex };
+  return { sort, start, end: start + n, units, rows, cols, values: out, unitIndex };
 }
 
 /** Counts of `data` in `bins` equal bins over [min, max]; non-finite values are left out. */
@@ -108,7 +113,8 @@ function finiteRange(...arrays: Float32Array[]): { min: number; max: number } {
   return { min, max };
 }
 
-function maxAbs(a: Float32Array): number {
+/** Largest finite |v| in `a` (0 for none). */
+export function maxAbs(a: Float32Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) {
     const v = Math.abs(a[i]);

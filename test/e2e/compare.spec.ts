@@ -1,0 +1,107 @@
+// What a person sees of a comparison (issue 14): a folder with two checkpoints of a tiny LLaMA
+// (written here: `base`, and `finetuned` with block 1's FFN changed as a fine-tune would). Select
+// both in the explorer, right-click -> Compare Checkpoints, accept the text the input box offers;
+// the panel shows the error bars, the table of blocks and A's next tokens beside B's; clicking a
+// block shows A's and B's hidden activations stacked with B − A under them.
+// `npm run test:e2e -- --docs-screenshots` also writes docs/screenshots/compare-panel.png and compare-heatmaps.png.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { byteBpeTokenizer } from '../helpers/byteBpe';
+import { makeTinyModel, rng, writeHfFolder, type TinyModel } from '../helpers/tinyModels';
+import type { Frame, Locator } from './fixture';
+import { explorerMenuItem, explorerRow, openWorkbench, page, screenshot, webviewFrame } from './fixture';
+
+const TEXT = 'hello world, hello whale, hello sea';
+
+/** `model` with block `block`'s up projection moved by seeded noise (the other weights as they are). */
+function fineTuned(model: TinyModel, block: number): TinyModel {
+  const tensors = new Map(model.tensors);
+  const name = `model.layers.${block}.mlp.up_proj.weight`;
+  const t = model.tensors.get(name);
+  assert.ok(t, name);
+  const noise = rng(99);
+  tensors.set(name, { shape: t.shape, data: t.data.map((x) => x + 0.15 * (noise() - 0.5)) });
+  return { ...model, tensors };
+}
+
+/** How many colours a canvas shows (sampled): 1 is a blank one. */
+async function colours(canvas: Locator): Promise<number> {
+  return canvas.evaluate((c: HTMLCanvasElement) => {
+    const ctx = c.getContext('2d');
+    if (!ctx || !c.width || !c.height) return 0;
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set<number>();
+    for (let i = 0; i < d.length; i += 4 * 7) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return seen.size;
+  });
+}
+
+async function comparePanel(attrs = ''): Promise<Frame> {
+  return webviewFrame(async (f) => (await f.locator(`body[data-ready="true"][data-view="compare"]${attrs}`).count()) > 0, 120_000);
+}
+
+describe('FFN Lens: compare two checkpoints', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-e2e-compare-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  before(async () => {
+    const { json, vocabSize } = byteBpeTokenizer();
+    const base = makeTinyModel('llama', { seed: 5, layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 64, vocab: vocabSize, maxPositions: 64 });
+    for (const [name, model] of [['base', base], ['finetuned', fineTuned(base, 1)]] as const) {
+      const folder = path.join(dir, name);
+      fs.mkdirSync(folder);
+      writeHfFolder(folder, model, { tokenizerJson: json, tokenizerConfig: { add_bos_token: false } });
+      fs.writeFileSync(path.join(folder, 'sample.txt'), `${TEXT}\n`);
+    }
+    await openWorkbench({ folder: dir });
+  });
+
+  it('select both folders, right-click -> Compare Checkpoints: error bars, blocks and next tokens side by side', async () => {
+    await explorerRow('base').click();
+    await explorerRow('finetuned').click({ modifiers: ['Control'] });
+    const item = await explorerMenuItem('finetuned', 'Compare Checkpoints');
+    await item.click();
+    // the text: the input box offers the sample line of A; accept it
+    const input = page().locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 30_000 });
+    assert.strictEqual(await input.inputValue(), TEXT);
+    await page().keyboard.press('Enter');
+
+    const frame = await comparePanel('[data-compare-blocks="4"]');
+    assert.match(await frame.locator('header h1').innerText(), /base ↔ finetuned|finetuned ↔ base/);
+    // the bars are drawn (more than the background), with a row per block under them
+    assert.ok((await colours(frame.locator('#compare-errors canvas'))) > 2, 'the error chart is drawn');
+    assert.ok((await colours(frame.locator('#compare-units canvas').first())) > 2, 'the overlap chart is drawn');
+    const rows = frame.getByRole('table', { name: 'blocks compared' }).locator('tbody tr');
+    assert.strictEqual(await rows.count(), 4);
+    // block 0 is the same in both (zero error); block 1 is where they part
+    assert.match(await rows.nth(0).locator('td').first().innerText(), /^0 \/ 0$/);
+    assert.doesNotMatch(await rows.nth(1).locator('td').first().innerText(), /^0 \/ 0$/);
+    assert.strictEqual(await rows.nth(0).locator('td.changed').innerText(), 'none');
+    // A's next tokens beside B's
+    const next = frame.getByRole('table', { name: 'next tokens of A and B' }).locator('tbody tr');
+    assert.strictEqual(await next.count(), 5);
+    assert.strictEqual(await next.first().locator('code').count(), 2);
+    assert.match(await frame.locator('.compare-kl').innerText(), /^KL\(A‖B\) = [\d.e-]+ nats/);
+    await screenshot('compare-panel', { docs: true });
+  });
+
+  it('clicking a block shows A and B stacked, with the difference under them', async () => {
+    const frame = await comparePanel();
+    await frame.getByRole('button', { name: 'Block 1' }).click();
+    const drawn = await comparePanel('[data-compare-layer="1"][data-heatmaps="3"]');
+    const heat = drawn.locator('#compare-heatmaps canvas.heatmap-canvas');
+    assert.strictEqual(await heat.count(), 3);
+    for (let i = 0; i < 3; i++) assert.ok((await colours(heat.nth(i))) > 2, `heatmap ${i} is drawn`);
+    const names = await drawn.locator('#compare-heatmaps .heat-name').allInnerTexts();
+    assert.strictEqual(names.length, 3);
+    assert.match(names[0], /^A · (base|finetuned)$/);
+    assert.match(names[1], /^B · (base|finetuned)$/);
+    assert.strictEqual(names[2], 'B − A');
+    assert.strictEqual(await drawn.getByRole('button', { name: 'Block 1' }).getAttribute('aria-pressed'), 'true');
+    await drawn.locator('#compare-heatmaps').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+    await screenshot('compare-heatmaps', { docs: true });
+  });
+});

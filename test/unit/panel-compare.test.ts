@@ -1,0 +1,91 @@
+/**
+ * Issue 14, the compare view's payload (src/extension/panel/comparePayload.ts) on a comparison
+ * written by hand: two tokens, four units. The "change" order, B − A, the max-abs pooling of all
+ * three heatmaps over the same units, the colour scales, the JSON document "Save JSON…" writes, and
+ * the checks on what the compare view may post.
+ */
+import * as assert from 'assert';
+import { buildCompareView, compareHeatmaps } from '../../src/extension/panel/comparePayload';
+import { compareDocument, type CompareResult, type LayerComparison } from '../../src/protocol/compare';
+import { parseWebviewMessage } from '../../src/protocol/webview';
+
+const layer = (l: number): LayerComparison => ({ layer: l, outputError: { mean: 0.1, max: 0.2 }, hiddenError: { mean: 0.3, max: 0.4 }, sparsityA: 0.5, sparsityB: 0.25, topOverlap: 0.75, changed: [{ index: 2, delta: -1 }] });
+
+/** A = [[1, 0, -2, 0.5], [0, 3, 1, -1]], B differs in unit 1 of token 0 (+1) and unit 2 of token 1 (−2). */
+function result(bRow0Unit3 = 0.5): CompareResult {
+  return {
+    tokenIds: [5, 6],
+    layers: [layer(2)],
+    nextA: [{ id: 1, token: 'Ġa', text: ' a', prob: 0.5 }],
+    nextB: [{ id: 2, token: 'Ġb', text: ' b', prob: 0.25 }],
+    kl: 0.125,
+    modelA: '/m/a',
+    modelB: '/m/b',
+    tokens: ['x', 'y'],
+    klPerPosition: [0.25, 0],
+    dFf: 4,
+    warnings: [],
+    hidden: [{ a: Float32Array.of(1, 0, -2, 0.5, 0, 3, 1, -1), b: Float32Array.of(1, 1, -2, bRow0Unit3, 0, 3, -1, -1) }],
+  };
+}
+
+describe('panel: the compare view payload (issue 14)', () => {
+  it('orders units by |B − A| summed over tokens (ties by index) and sends A, B and B − A over the same units', () => {
+    const m = compareHeatmaps(result(), 2, 'change', 0, 4);
+    assert.ok(m);
+    // |B − A| per unit: 0, 1, 2, 0
+    assert.deepStrictEqual(Array.from(m.a.unitIndex), [2, 1, 0, 3]);
+    assert.deepStrictEqual(Array.from(m.b.unitIndex), [2, 1, 0, 3]);
+    assert.deepStrictEqual(Array.from(m.a.values), [-2, 0, 1, 0.5, 1, 3, 0, -1]);
+    assert.deepStrictEqual(Array.from(m.b.values), [-2, 1, 1, 0.5, -1, 3, 0, -1]);
+    assert.deepStrictEqual(Array.from(m.diff.values), [0, 1, 0, 0, -2, 0, 0, 0]);
+    assert.deepStrictEqual([m.maxAbs, m.maxAbsDiff, m.layer, m.a.rows, m.a.cols, m.a.units], [3, 2, 2, 2, 4, 4]);
+  });
+
+  it('pools each column to its value of largest magnitude, a window of the order at a time', () => {
+    const m = compareHeatmaps(result(), 2, 'index', 0, 4, 2);
+    assert.ok(m);
+    // columns: units {0, 1} and {2, 3}
+    assert.deepStrictEqual(Array.from(m.a.values), [1, -2, 3, 1]);
+    assert.deepStrictEqual(Array.from(m.diff.values), [1, 0, 0, -2]);
+    const w = compareHeatmaps(result(), 2, 'change', 1, 3);
+    assert.ok(w);
+    assert.deepStrictEqual([w.a.start, w.a.end, Array.from(w.a.unitIndex)], [1, 3, [1, 0]]);
+    assert.deepStrictEqual(Array.from(w.diff.values), [1, 0, 0, 0]);
+  });
+
+  it('puts a unit that turned NaN first; a block not compared, or without activations, has no heatmaps', () => {
+    const m = compareHeatmaps(result(NaN), 2, 'change', 0, 4);
+    assert.strictEqual(m?.b.unitIndex[0], 3);
+    assert.strictEqual(m?.maxAbsDiff, 2, 'the colour scale ignores NaN');
+    assert.strictEqual(compareHeatmaps(result(), 0, 'change', 0, 4), undefined);
+    assert.strictEqual(compareHeatmaps({ ...result(), hidden: undefined }, 2, 'change', 0, 4), undefined);
+  });
+
+  it('the view carries the measures and readable next tokens; the document is the CLI’s', () => {
+    const v = buildCompareView(result(), { nameA: 'a', nameB: 'b', text: 'x y', top: 10 });
+    assert.deepStrictEqual(v.nextA, [{ id: 1, text: ' a', prob: 0.5 }]);
+    assert.deepStrictEqual(Array.from(v.tokenIds), [5, 6]);
+    assert.deepStrictEqual(Array.from(v.klPerPosition), [0.25, 0]);
+    assert.strictEqual(v.heatmaps, true);
+    assert.strictEqual(buildCompareView({ ...result(), hidden: undefined }, { nameA: 'a', nameB: 'b', text: '', top: 10 }).heatmaps, false);
+    const doc = compareDocument(result());
+    assert.deepStrictEqual(Object.keys(doc), ['tokenIds', 'layers', 'nextA', 'nextB', 'kl', 'modelA', 'modelB', 'tokens', 'klPerPosition']);
+    assert.deepStrictEqual(doc.nextB, [{ id: 2, token: 'Ġb', prob: 0.25 }]);
+    assert.ok(!('hidden' in doc));
+  });
+
+  it('the compare view may ask only for windows, texts and reports of the right form', () => {
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'compareLayer', layer: 1, sort: 'change', start: 0, end: 8, extra: 1 }), { type: 'compareLayer', layer: 1, sort: 'change', start: 0, end: 8 });
+    assert.strictEqual(parseWebviewMessage({ type: 'compareLayer', layer: 1, sort: 'firing', start: 0, end: 8 }), undefined, "a run's order");
+    assert.strictEqual(parseWebviewMessage({ type: 'compareLayer', layer: 1, sort: 'index', start: 8, end: 8 }), undefined, 'an empty window');
+    assert.strictEqual(parseWebviewMessage({ type: 'heatmap', sort: 'change', start: 0, end: 8 }), undefined, "a run's heatmap has no change order");
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'compareAgain', text: 'hi', swap: true }), { type: 'compareAgain', text: 'hi', swap: true });
+    assert.strictEqual(parseWebviewMessage({ type: 'compareAgain', text: '', swap: false }), undefined);
+    assert.strictEqual(parseWebviewMessage({ type: 'compareAgain', text: 'hi' }), undefined);
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'compareRendered', id: 2, layer: null, nonBlank: [], ms: 3 }), { type: 'compareRendered', id: 2, layer: null, nonBlank: [], ms: 3 });
+    assert.strictEqual(parseWebviewMessage({ type: 'compareRendered', layer: null, nonBlank: [], ms: 3 }), undefined, 'which comparison');
+    assert.strictEqual(parseWebviewMessage({ type: 'compareRendered', id: 2, layer: 0, nonBlank: [true, true, true, true], ms: 3 }), undefined);
+    assert.strictEqual(parseWebviewMessage({ type: 'compareRendered', id: 2, layer: 0, nonBlank: [1], ms: 3 }), undefined);
+  });
+});
