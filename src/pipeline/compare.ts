@@ -74,38 +74,32 @@ export async function compareOnText(req: CompareRequest, engine: GemmEngine, opt
       const V = a.spec.vocabSize;
       const progress = (f: number, m: string): void => opts.onProgress?.(f, m);
 
+      // each model runs every block to its logits at every position; `onFfn` sees each block's FFN
+      const run = (m: OpenModel, label: 'A' | 'B', onFfn: (block: number, trace: FfnTrace) => void): ReturnType<typeof modelForward> =>
+        modelForward(m, ids, {
+          engine,
+          layer: 0,
+          predict: 5,
+          logits: true,
+          rowNorms: false,
+          signal: opts.signal,
+          onProgress: (f, msg) => progress((label === 'A' ? 0 : 0.5) + f / 2, `${label}: ${msg}`),
+          onFfn,
+        });
       const keptA = new Map<number, FfnTrace>();
       progress(0, `running ${a.path}`);
-      const outA = await modelForward(a, ids, {
-        engine,
-        layer: 0,
-        predict: 5,
-        logits: true,
-        rowNorms: false,
-        signal: opts.signal,
-        onProgress: (f, m) => progress(f / 2, `A: ${m}`),
-        onFfn: (block, trace) => {
-          if (wanted.has(block)) keptA.set(block, copyTrace(trace));
-        },
+      const outA = await run(a, 'A', (block, trace) => {
+        if (wanted.has(block)) keptA.set(block, copyTrace(trace));
       });
       const compared = new Map<number, LayerComparison>();
       const hidden: { a: Float32Array; b: Float32Array }[] = [];
       const keptHidden = new Map<number, { a: Float32Array; b: Float32Array }>();
-      const outB = await modelForward(b, ids, {
-        engine,
-        layer: 0,
-        predict: 5,
-        logits: true,
-        rowNorms: false,
-        signal: opts.signal,
-        onProgress: (f, m) => progress(0.5 + f / 2, `B: ${m}`),
-        onFfn: (block, trace) => {
-          const ta = keptA.get(block);
-          if (!ta) return;
-          compared.set(block, compareFfn(block, ta, trace, top, req.threshold));
-          if (req.keepHidden) keptHidden.set(block, { a: ta.hidden, b: trace.hidden.slice() });
-          keptA.delete(block);
-        },
+      const outB = await run(b, 'B', (block, trace) => {
+        const ta = keptA.get(block);
+        if (!ta) return;
+        compared.set(block, compareFfn(block, ta, trace, top, req.threshold));
+        if (req.keepHidden) keptHidden.set(block, { a: ta.hidden, b: trace.hidden.slice() });
+        keptA.delete(block);
       });
       const kl = klPerRow(outA.logits as Float32Array, outB.logits as Float32Array, T, V);
       for (const l of layers) if (req.keepHidden) hidden.push(keptHidden.get(l) as { a: Float32Array; b: Float32Array });
