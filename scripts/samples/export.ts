@@ -12,6 +12,7 @@ import { writeLlamaGguf, type GgufTokenizer, type TinyModel } from '../../test/h
 import { CONTEXT, EOT, SPLIT, VOCAB_SIZE } from './split';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+const FIRST_PROMPT = 'Call me Ishmael. Some years ago, I thought I would sail about a little and see the watery part of the';
 
 interface Metrics {
   arch: 'gpt2' | 'llama';
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
   for (const arch of ['gpt2', 'llama'] as const) {
     metrics[arch] = JSON.parse(fs.readFileSync(path.join(build, `metrics-${arch}.json`), 'utf8')) as Metrics;
     fs.writeFileSync(path.join(SAMPLES, `${arch}-english`, 'training.json'), JSON.stringify(metrics[arch], null, 2) + '\n');
+    // the first prompt the panel (and the walkthrough) runs when this folder is opened
+    fs.writeFileSync(path.join(SAMPLES, `${arch}-english`, 'sample.txt'), FIRST_PROMPT + '\n');
   }
 
   const llamaDir = path.join(SAMPLES, 'llama-english');

@@ -20,6 +20,8 @@ export const Commands = {
   traceSelection: 'ffnLens.traceSelection',
   /** The workspace's text through the panel's model: where each unit fires hardest. */
   scanWorkspace: 'ffnLens.scanWorkspace',
+  /** Two checkpoints of one model on the same text, side by side in the panel (the explorer passes `(uri, uris[])`). */
+  compareCheckpoints: 'ffnLens.compareCheckpoints',
   /** Internal (hidden from the palette): a summary of what the panel was sent, for tests. */
   lastRun: 'ffnLens._lastRun',
   /** Opens the first-run walkthrough (also what the first run in the samples folder does). */
@@ -48,7 +50,7 @@ export const walkthroughRef = (extensionId: string): string => `${extensionId}#$
  * The walkthrough's sample model: a Hugging Face folder in the extension's own samples/ folder
  * (found through the extension's location, so any workspace works).
  */
-export const WALKTHROUGH_SAMPLE = 'tiny-gpt2';
+export const WALKTHROUGH_SAMPLE = 'gpt2-english';
 
 /** The bundled text the walkthrough scans: `samples/<this>/*.txt` in the extension. */
 export const WALKTHROUGH_TEXT = 'text';

@@ -27,8 +27,12 @@ import { requestFile } from './explore';
 import { exploreModel, runInPanel, samplePrompt } from './exploreModel';
 import { scanFiles, type ScanOutcome } from './scanWorkspace';
 
-/** What "Try a sentence" offers to run (the sample learned from Moby-Dick and State of the Union addresses). */
-export const TRY_SENTENCE = 'The state of the Union is strong, and the people';
+/**
+ * What "Try a sentence" offers to run. The sample learned from Moby-Dick and State of the Union
+ * addresses; at block 1 this sentence's last token ( 19) has unit 5 on top, which fires hardest
+ * before amounts and years (" $", " 19" in the bundled addresses) and promotes the digits 0-9.
+ */
+export const TRY_SENTENCE = 'The war ended in 19';
 
 /** What "Open a neuron" did: the unit chosen, and the scan of the bundled text (`kept`: an earlier one still holds). */
 export type NeuronOutcome = { ok: true; block: number; token: number; unit: number; scan: ScanOutcome | 'kept' } | { ok: false; error: string };
