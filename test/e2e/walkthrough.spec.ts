@@ -40,7 +40,11 @@ describe('FFN Lens: the first-run walkthrough on the trained sample', function (
     await input.waitFor({ timeout: 30_000 });
     assert.strictEqual(await input.inputValue(), 'The war ended in 19');
     await page().keyboard.press('Enter');
-    const frame = await webviewFrame(async (f) => (await f.getByRole('textbox', { name: 'prompt' }).inputValue().catch(() => '')) === 'The war ended in 19' && (await f.locator('body[data-ready="true"][data-model="true"]').count()) > 0, 120_000);
+    // (the prompt is read only in the panel's frame: a locator elsewhere would wait out its timeout)
+    const frame = await webviewFrame(
+      async (f) => (await f.locator('body[data-ready="true"][data-model="true"]').count()) > 0 && (await f.getByRole('textbox', { name: 'prompt' }).inputValue({ timeout: 2000 })) === 'The war ended in 19',
+      120_000,
+    );
     const chips = await frame.getByRole('listbox', { name: 'prompt tokens' }).getByRole('option').allTextContents();
     assert.strictEqual(chips[chips.length - 1], '·19', 'the year is cut after " 19"');
   });
@@ -56,6 +60,8 @@ describe('FFN Lens: the first-run walkthrough on the trained sample', function (
     assert.match(top, /\$|19/, `the unit's top example: ${top}`);
     const promotes = await card.getByRole('region', { name: 'neuron card' }).innerText();
     assert.match(promotes, /promotes/i);
+    // the card's top examples in view: what a reader recognises
+    await card.locator('ol.examples').first().scrollIntoViewIfNeeded();
     await screenshot('neuron-card', { docs: true });
   });
 
