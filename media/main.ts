@@ -281,6 +281,9 @@ function showCompare(v: CompareData): void {
   warnings.replaceChildren(...v.warnings.map((w) => h('li', {}, `⚠ ${w}`)));
   warnings.hidden = v.warnings.length === 0;
   compareView.show(v);
+  // a restart restores the comparison, not the run shown before it
+  state = { compare: v.request };
+  saveState(state);
   requestAnimationFrame(() =>
     requestAnimationFrame(() => {
       document.body.dataset.ready = 'true';

@@ -6,6 +6,7 @@ import * as path from 'path';
 import Mocha from 'mocha';
 import { serverDiagnostics, mochaHooks, startE2E, stopE2E } from '../test/e2e/fixture';
 import { ROOT, build, log, runMain } from './codeServer';
+import { enterScratchTmp, leaveScratchTmp } from '../test/helpers/scratchTmp';
 
 const SPECS = path.join(ROOT, 'test', 'e2e');
 
@@ -53,4 +54,7 @@ async function main(): Promise<number> {
   return failures > 0 ? 1 : 0;
 }
 
+// Fixtures, code-server's data and the extension's temp copies go to one folder removed at exit.
+enterScratchTmp('e2e');
+process.on('exit', leaveScratchTmp);
 runMain(main);

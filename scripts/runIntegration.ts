@@ -6,6 +6,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { SuiteResults } from '../test/suite/index';
+import { enterScratchTmp, leaveScratchTmp } from '../test/helpers/scratchTmp';
 import { HarnessError, ROOT, SAMPLES, build, launchChromium, log, npmRun, runMain, sleep, startCodeServer } from './codeServer';
 
 const SUITE_DIR = path.join(ROOT, 'out', 'test', 'suite');
@@ -129,4 +130,9 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) runMain(main);
+if (require.main === module) {
+  // Fixtures, code-server's data and the extension's temp copies go to one folder removed at exit.
+  enterScratchTmp('integration');
+  process.on('exit', leaveScratchTmp);
+  runMain(main);
+}

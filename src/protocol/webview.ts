@@ -31,6 +31,18 @@ export interface ModelPanelRequest {
   ablate: number[];
 }
 
+/** What a compare view shows: the host compares exactly this again when the panel is restored. */
+export interface ComparePanelRequest {
+  /** The two checkpoints' paths on disk (a folder, a .gguf or a .safetensors). */
+  modelA: string;
+  modelB: string;
+  text: string;
+  /** K of the top-K overlap. */
+  top: number;
+  /** The blocks compared (undefined: all). */
+  layers?: number[];
+}
+
 /** Longest prompt the panel sends (characters). */
 export const MAX_PROMPT_CHARS = 20000;
 /** Longest chart PNG (as a data URL) the panel may send: 16 MB. */
@@ -204,6 +216,8 @@ export interface CompareView {
   /** Whether the blocks' hidden activations are on the host (clicking a block shows them). */
   heatmaps: boolean;
   warnings: string[];
+  /** What to compare again when the panel is restored after a restart (kept with setState). */
+  request: ComparePanelRequest;
 }
 
 /** One block's hidden activations in A, in B and B − A: the same window of units, in the same order, for all three. */
@@ -440,8 +454,21 @@ export function parsePanelRequest(raw: unknown): PanelRequest | undefined {
   return req;
 }
 
-/** What the webview keeps with setState (and the serializer receives after a restart). */
+/** A restored compare view's state, validated (it comes back from the webview). */
+export function parseComparePanelRequest(raw: unknown): ComparePanelRequest | undefined {
+  if (!isObj(raw) || !isStr(raw.modelA) || !isStr(raw.modelB) || !raw.modelA || !raw.modelB) return undefined;
+  if (!isStr(raw.text, MAX_PROMPT_CHARS) || !raw.text || !isInt(raw.top, 1, 1 << 16)) return undefined;
+  const req: ComparePanelRequest = { modelA: raw.modelA, modelB: raw.modelB, text: raw.text, top: raw.top };
+  if (raw.layers !== undefined) {
+    if (!Array.isArray(raw.layers) || raw.layers.length === 0 || raw.layers.length > 1 << 12 || !raw.layers.every((l) => isInt(l, 0, 1 << 16))) return undefined;
+    req.layers = raw.layers as number[];
+  }
+  return req;
+}
+
+/** What the webview keeps with setState (and the serializer receives after a restart): a run's request and view, or a comparison's. */
 export interface PanelState {
   request?: PanelRequest;
+  compare?: ComparePanelRequest;
   view?: { sort: UnitSort; start: number; end: number; token: number; neuron: number | null };
 }

@@ -3,7 +3,10 @@
 // both in the explorer, right-click -> Compare Checkpoints, accept the text the input box offers;
 // the panel shows the error bars, the table of blocks and A's next tokens beside B's; clicking a
 // block shows A's and B's hidden activations stacked with B − A under them.
-// `npm run test:e2e -- --docs-screenshots` also writes docs/screenshots/compare-panel.png and compare-heatmaps.png.
+// Then the case the issue names first, on the shipped trained sample: samples/llama-english (HF
+// folder, F16) against its own Q8_0 GGUF (interleaved RoPE q/k, quantised blocks).
+// `npm run test:e2e -- --docs-screenshots` writes docs/screenshots/compare-panel.png and
+// compare-heatmaps.png from that trained pair.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,7 +14,8 @@ import * as path from 'path';
 import { byteBpeTokenizer } from '../helpers/byteBpe';
 import { makeTinyModel, rng, writeHfFolder, type TinyModel } from '../helpers/tinyModels';
 import type { Frame, Locator } from './fixture';
-import { explorerMenuItem, explorerRow, openWorkbench, page, screenshot, webviewFrame } from './fixture';
+import { chooseExplorerMenu, explorerRow, openWorkbench, page, runCommand, screenshot, webviewFrame } from './fixture';
+import { SAMPLES } from '../../scripts/codeServer';
 
 const TEXT = 'hello world, hello whale, hello sea';
 
@@ -61,8 +65,7 @@ describe('FFN Lens: compare two checkpoints', () => {
   it('select both folders, right-click -> Compare Checkpoints: error bars, blocks and next tokens side by side', async () => {
     await explorerRow('base').click();
     await explorerRow('finetuned').click({ modifiers: ['Control'] });
-    const item = await explorerMenuItem('finetuned', 'Compare Checkpoints');
-    await item.click();
+    await chooseExplorerMenu('finetuned', 'Compare Checkpoints');
     // the text: the input box offers the sample line of A; accept it
     const input = page().locator('.quick-input-widget input');
     await input.waitFor({ timeout: 30_000 });
@@ -85,7 +88,7 @@ describe('FFN Lens: compare two checkpoints', () => {
     assert.strictEqual(await next.count(), 5);
     assert.strictEqual(await next.first().locator('code').count(), 2);
     assert.match(await frame.locator('.compare-kl').innerText(), /^KL\(A‖B\) = [\d.e-]+ nats/);
-    await screenshot('compare-panel', { docs: true });
+    await screenshot('compare-panel-tiny');
   });
 
   it('clicking a block shows A and B stacked, with the difference under them', async () => {
@@ -102,6 +105,82 @@ describe('FFN Lens: compare two checkpoints', () => {
     assert.strictEqual(names[2], 'B − A');
     assert.strictEqual(await drawn.getByRole('button', { name: 'Block 1' }).getAttribute('aria-pressed'), 'true');
     await drawn.locator('#compare-heatmaps').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+    await screenshot('compare-heatmaps-tiny');
+  });
+});
+
+/** "0.00506 / 0.00711" -> [0.00506, 0.00711] */
+function meanWorst(cell: string): [number, number] {
+  const m = /^([\d.e-]+) \/ ([\d.e-]+)$/.exec(cell.trim());
+  assert.ok(m, `a "mean / worst" cell: ${JSON.stringify(cell)}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+describe('FFN Lens: compare the trained LLaMA sample with its Q8_0 GGUF', () => {
+  const sampleLine = fs.readFileSync(path.join(SAMPLES, 'llama-english', 'sample.txt'), 'utf8').split('\n')[0];
+
+  before(async () => {
+    await openWorkbench();
+  });
+
+  it('the HF folder against the Q8_0 GGUF: small errors in every block, the same next tokens', async () => {
+    await explorerRow('llama-english').click();
+    await explorerRow('llama-english-q8_0.gguf').click({ modifiers: ['Control'] });
+    await chooseExplorerMenu('llama-english-q8_0.gguf', 'Compare Checkpoints');
+    const input = page().locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 30_000 });
+    assert.strictEqual(await input.inputValue(), sampleLine);
+    await page().keyboard.press('Enter');
+
+    const frame = await comparePanel('[data-compare-blocks="4"]');
+    assert.match(await frame.locator('header h1').innerText(), /llama-english ↔ llama-english-q8_0\.gguf|llama-english-q8_0\.gguf ↔ llama-english/);
+    const rows = frame.getByRole('table', { name: 'blocks compared' }).locator('tbody tr');
+    assert.strictEqual(await rows.count(), 4);
+    for (let b = 0; b < 4; b++) {
+      const cells = rows.nth(b).locator('td');
+      // Q8_0 keeps 8 bits per weight with a scale per 32: the FFN output moves by under 5% per
+      // token, never by 0; were the GGUF's interleaved q/k order read as the folder's, attention
+      // (and so every block after 0) would move by far more than that
+      const [mean, worst] = meanWorst(await cells.nth(0).innerText());
+      assert.ok(mean > 0 && mean < 0.05 && worst >= mean && worst < 0.1, `block ${b} output error ${mean} / ${worst}`);
+      const overlap = Number(await cells.nth(3).innerText());
+      assert.ok(overlap > 0.8, `block ${b} top overlap ${overlap}`);
+    }
+    // the same top next tokens, in the same order
+    const next = frame.getByRole('table', { name: 'next tokens of A and B' }).locator('tbody tr');
+    assert.strictEqual(await next.count(), 5);
+    for (let i = 0; i < 3; i++) {
+      const codes = await next.nth(i).locator('code').allInnerTexts();
+      assert.strictEqual(codes.length, 2);
+      assert.strictEqual(codes[0], codes[1], `next token ${i}: ${codes.join(' vs ')}`);
+    }
+    const kl = /^KL\(A‖B\) = ([\d.e-]+) nats/.exec(await frame.locator('.compare-kl').innerText());
+    assert.ok(kl && Number(kl[1]) > 0 && Number(kl[1]) < 0.01, `KL ${kl?.[1]}`);
+    await screenshot('compare-panel', { docs: true });
+  });
+
+  it("block 1's heatmaps: A and B alike, B − A the quantisation noise", async () => {
+    const frame = await comparePanel();
+    await frame.getByRole('button', { name: 'Block 1' }).click();
+    const drawn = await comparePanel('[data-compare-layer="1"][data-heatmaps="3"]');
+    const heat = drawn.locator('#compare-heatmaps canvas.heatmap-canvas');
+    assert.strictEqual(await heat.count(), 3);
+    for (let i = 0; i < 3; i++) assert.ok((await colours(heat.nth(i))) > 2, `heatmap ${i} is drawn`);
+    await drawn.locator('#compare-heatmaps').evaluate((e) => e.scrollIntoView({ block: 'start' }));
     await screenshot('compare-heatmaps', { docs: true });
+  });
+
+  it('Developer: Reload Window (as a restart) restores the comparison, compared again', async () => {
+    // the workbench's own reload: it saves its state (the webview's with it) as it shuts down
+    const reloaded = page().waitForEvent('load', { timeout: 90_000 });
+    await runCommand('Developer: Reload Window');
+    await reloaded;
+    await explorerRow('llama-english').waitFor({ timeout: 90_000 });
+    const frame = await comparePanel('[data-compare-blocks="4"]');
+    assert.match(await frame.locator('header h1').innerText(), /llama-english ↔ llama-english-q8_0\.gguf|llama-english-q8_0\.gguf ↔ llama-english/);
+    const rows = frame.getByRole('table', { name: 'blocks compared' }).locator('tbody tr');
+    assert.strictEqual(await rows.count(), 4);
+    const [mean] = meanWorst(await rows.nth(1).locator('td').nth(0).innerText());
+    assert.ok(mean > 0 && mean < 0.05, `block 1 output error ${mean}`);
   });
 });

@@ -7,7 +7,7 @@
 import * as assert from 'assert';
 import { buildCompareView, compareHeatmaps } from '../../src/extension/panel/comparePayload';
 import { compareDocument, type CompareResult, type LayerComparison } from '../../src/protocol/compare';
-import { parseWebviewMessage } from '../../src/protocol/webview';
+import { parseComparePanelRequest, parseWebviewMessage } from '../../src/protocol/webview';
 
 const layer = (l: number): LayerComparison => ({ layer: l, outputError: { mean: 0.1, max: 0.2 }, hiddenError: { mean: 0.3, max: 0.4 }, sparsityA: 0.5, sparsityB: 0.25, topOverlap: 0.75, changed: [{ index: 2, delta: -1 }] });
 
@@ -87,5 +87,30 @@ describe('panel: the compare view payload (issue 14)', () => {
     assert.strictEqual(parseWebviewMessage({ type: 'compareRendered', layer: null, nonBlank: [], ms: 3 }), undefined, 'which comparison');
     assert.strictEqual(parseWebviewMessage({ type: 'compareRendered', id: 2, layer: 0, nonBlank: [true, true, true, true], ms: 3 }), undefined);
     assert.strictEqual(parseWebviewMessage({ type: 'compareRendered', id: 2, layer: 0, nonBlank: [1], ms: 3 }), undefined);
+  });
+
+  it('the view carries what to compare again after a restart; the state that comes back is checked', () => {
+    const v = buildCompareView(result(), { nameA: 'a', nameB: 'b', text: 'x y', top: 7, layers: [2] });
+    assert.deepStrictEqual(v.request, { modelA: '/m/a', modelB: '/m/b', text: 'x y', top: 7, layers: [2] });
+    assert.ok(!('layers' in buildCompareView(result(), { nameA: 'a', nameB: 'b', text: 'x y', top: 7 }).request), 'every block: no list');
+    // the state goes through the webview (JSON) and comes back as it went
+    const back = parseComparePanelRequest(JSON.parse(JSON.stringify(v.request)));
+    assert.deepStrictEqual(back, v.request);
+    assert.deepStrictEqual(parseComparePanelRequest({ modelA: '/a', modelB: '/b', text: 't', top: 1, extra: true }), { modelA: '/a', modelB: '/b', text: 't', top: 1 });
+    const bad: unknown[] = [
+      undefined,
+      null,
+      'x',
+      { modelA: '/a', modelB: '', text: 't', top: 1 },
+      { modelA: '/a', text: 't', top: 1 },
+      { modelA: '/a', modelB: '/b', text: '', top: 1 },
+      { modelA: '/a', modelB: '/b', text: 't', top: 0 },
+      { modelA: '/a', modelB: '/b', text: 't', top: 1.5 },
+      { modelA: '/a', modelB: '/b', text: 't', top: 1, layers: [] },
+      { modelA: '/a', modelB: '/b', text: 't', top: 1, layers: [-1] },
+      { modelA: '/a', modelB: '/b', text: 't', top: 1, layers: '0' },
+      { modelA: 3, modelB: '/b', text: 't', top: 1 },
+    ];
+    for (const b of bad) assert.strictEqual(parseComparePanelRequest(b), undefined, JSON.stringify(b));
   });
 });

@@ -99,7 +99,7 @@ export async function compareCheckpoints(deps: CommandDeps, first?: unknown, all
     (await vscode.window.showInputBox({
       title: `FFN Lens: compare ${baseName(pair[0])} with ${baseName(pair[1])}`,
       prompt: 'The text both checkpoints run (through the tokenizer of A)',
-      value: await samplePrompt(pair[0].fsPath),
+      value: await samplePrompt(pair[0].fsPath, pair[1].fsPath),
       validateInput: (v) => (v.length === 0 ? 'Type some text' : undefined),
     }));
   if (!text) return undefined;
@@ -139,7 +139,7 @@ async function runComparison(deps: CommandDeps, pair: [vscode.Uri, vscode.Uri], 
       },
     );
     if (controller.signal.aborted) return { ok: false, cancelled: true, error: 'cancelled' };
-    FfnPanel.createOrShow(deps.context.extensionUri, deps.session).showComparison(result, { nameA, nameB, text, top });
+    FfnPanel.createOrShow(deps.context.extensionUri, deps.session).showComparison(result, { nameA, nameB, text, top, layers: o.layers });
     const worst = result.layers.reduce((m, l) => Math.max(m, l.outputError.mean), 0);
     log().info(`compared ${result.modelA} with ${result.modelB} on ${result.tokenIds.length} tokens: ${result.layers.length} blocks, worst mean FFN output error ${worst.toPrecision(3)}, KL ${result.kl.toPrecision(3)} nats`);
     for (const w of result.warnings) log().warn(w);

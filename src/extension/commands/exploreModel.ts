@@ -24,17 +24,19 @@ export interface ModelOptions {
 }
 
 /**
- * The model's first sample line: the first non-empty line of a sample text beside it (sample.txt,
- * samples.txt, or the first line of its README after the title), else DEFAULT_PROMPT.
+ * The first sample line of the first of `models` that has one: the first non-empty line of a
+ * sample.txt, samples.txt or prompt.txt in its folder (beside it for a file), else DEFAULT_PROMPT.
  */
-export async function samplePrompt(model: string): Promise<string> {
-  const dir = /\.(gguf|safetensors)$/i.test(model) ? path.dirname(model) : model;
-  for (const name of ['sample.txt', 'samples.txt', 'prompt.txt']) {
-    try {
-      const line = (await fs.readFile(path.join(dir, name), 'utf8')).split(/\r?\n/).find((l) => l.trim());
-      if (line) return line.trim().slice(0, 2000);
-    } catch {
-      // no such file: try the next
+export async function samplePrompt(...models: string[]): Promise<string> {
+  for (const model of models) {
+    const dir = /\.(gguf|safetensors)$/i.test(model) ? path.dirname(model) : model;
+    for (const name of ['sample.txt', 'samples.txt', 'prompt.txt']) {
+      try {
+        const line = (await fs.readFile(path.join(dir, name), 'utf8')).split(/\r?\n/).find((l) => l.trim());
+        if (line) return line.trim().slice(0, 2000);
+      } catch {
+        // no such file: try the next
+      }
     }
   }
   return DEFAULT_PROMPT;

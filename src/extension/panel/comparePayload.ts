@@ -13,14 +13,22 @@ export interface CompareLabels {
   nameB: string;
   text: string;
   top: number;
+  /** The blocks asked for (undefined: all). */
+  layers?: number[];
 }
 
 /** The view of comparison number `id` of the panel. */
 export function buildCompareView(r: CompareResult, labels: CompareLabels, id = 0): CompareView {
   const next = (list: CompareResult['nextA']): CompareView['nextA'] => list.map((t) => ({ id: t.id, text: t.text, prob: t.prob }));
+  const { nameA, nameB, text, top } = labels;
+  const request: CompareView['request'] = { modelA: r.modelA, modelB: r.modelB, text, top, ...(labels.layers ? { layers: [...labels.layers] } : {}) };
   return {
     id,
-    ...labels,
+    nameA,
+    nameB,
+    text,
+    top,
+    request,
     tokenIds: Int32Array.from(r.tokenIds),
     tokens: r.tokens,
     dFf: r.dFf,
