@@ -138,13 +138,16 @@ export class CompareView {
     this.kl.textContent = `KL(A‖B) = ${fmt(v.kl, 3)} nats, averaged over ${v.tokens.length} positions`;
     this.drawBlocks(v);
     this.charts.show(v);
-    const keep = this.selected !== null && v.heatmaps && v.layers.some((l) => l.layer === this.selected);
+    const keep = this.selected !== null && v.heatmaps.includes(this.selected);
     if (keep) this.select(this.selected as number);
     else {
       this.selected = null;
       this.heatBody.hidden = true;
       this.heatHint.hidden = false;
-      this.heatHint.textContent = v.heatmaps ? 'Click a block (its button or its bars) to see its hidden activations in A and in B, and their difference.' : 'The hidden activations were not kept for this comparison.';
+      this.heatHint.textContent =
+        v.heatmaps.length === 0
+          ? 'The hidden activations were not kept for this comparison.'
+          : `Click a block (its button or its bars) to see its hidden activations in A and in B, and their difference${v.heatmaps.length < v.layers.length ? ` (kept for ${v.heatmaps.length} of ${v.layers.length} blocks within the memory budget: those of largest hidden error)` : ''}.`;
       this.heatTitle.textContent = '4 · Hidden activations of a block';
       delete document.body.dataset.compareLayer;
       delete document.body.dataset.heatmaps;
@@ -162,7 +165,7 @@ export class CompareView {
   /** Marks block `layer` as the one shown; false when this comparison has no heatmaps of it. */
   private mark(layer: number): boolean {
     const v = this.view;
-    if (!v?.heatmaps || !v.layers.some((l) => l.layer === layer)) return false;
+    if (!v?.heatmaps.includes(layer)) return false;
     this.selected = layer;
     this.blockTable.querySelectorAll<HTMLButtonElement>('button[data-block]').forEach((b) => b.setAttribute('aria-pressed', String(Number(b.dataset.block) === layer)));
     this.heatTitle.textContent = `4 · Block ${layer}: hidden activations of A and B, and B − A`;
@@ -252,7 +255,12 @@ export class CompareView {
       ),
     );
     const rows = v.layers.map((l) => {
-      const button = h('button', { type: 'button', 'data-block': l.layer, 'aria-pressed': 'false', disabled: !v.heatmaps, title: `Block ${l.layer}'s heatmaps` }, `Block ${l.layer}`);
+      const kept = v.heatmaps.includes(l.layer);
+      const button = h(
+        'button',
+        { type: 'button', 'data-block': l.layer, 'aria-pressed': 'false', disabled: !kept, title: kept ? `Block ${l.layer}'s heatmaps` : `Block ${l.layer}'s hidden activations were not kept (the memory budget)` },
+        `Block ${l.layer}`,
+      );
       button.addEventListener('click', () => this.select(l.layer));
       const moved = l.changed.filter((c) => c.delta !== 0).slice(0, 3);
       const changed = moved.length ? moved.map((c) => `#${c.index} (${c.delta > 0 ? '+' : ''}${fmt(c.delta, 3)})`).join(', ') : 'none';

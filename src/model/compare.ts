@@ -84,20 +84,46 @@ function logSoftmax(row: Float32Array): Float64Array {
   return Float64Array.from(row, (v) => v - log);
 }
 
-/** One block's FFN of A against B's on the same tokens. */
-export function compareFfn(layer: number, a: FfnTrace, b: FfnTrace, top: number, threshold?: number): LayerComparison {
+/** What a comparison needs of one model's FFN in a block: its hidden activations, output and sparsity. */
+export interface FfnSide {
+  tokens: number;
+  dFf: number;
+  dModel: number;
+  hidden: Float32Array;
+  output: Float32Array;
+  sparsity: number;
+}
+
+/** `trace`'s side of a comparison; `copy` when the trace's buffers will be reused before it is compared. */
+export function ffnSide(t: FfnTrace, threshold?: number, copy = false): FfnSide {
+  const sparsity = analyzeWithNorms(t, new Float64Array(t.dFf).fill(1), { topK: 0, threshold }).sparsity;
+  return {
+    tokens: t.tokens,
+    dFf: t.dFf,
+    dModel: t.dModel,
+    hidden: copy ? t.hidden.slice() : t.hidden,
+    output: copy ? t.output.slice() : t.output,
+    sparsity,
+  };
+}
+
+/** Block `layer` of B against A's. */
+export function compareSides(layer: number, a: FfnSide, b: FfnSide, top: number): LayerComparison {
   const T = a.tokens;
-  const ones = new Float64Array(a.dFf).fill(1);
-  const sparsity = (t: FfnTrace): number => analyzeWithNorms(t, ones, { topK: 0, threshold }).sparsity;
   return {
     layer,
     outputError: summarize(rowRelativeErrors(a.output, b.output, T, a.dModel)),
     hiddenError: summarize(rowRelativeErrors(a.hidden, b.hidden, T, a.dFf)),
-    sparsityA: sparsity(a),
-    sparsityB: sparsity(b),
+    sparsityA: a.sparsity,
+    sparsityB: b.sparsity,
     topOverlap: topOverlap(a.hidden, b.hidden, T, a.dFf, Math.min(top, a.dFf)),
     changed: changedUnits(a.hidden, b.hidden, T, a.dFf, top),
   };
+}
+
+/** One block's FFN of A against B's on the same tokens. */
+export function compareFfn(layer: number, a: FfnTrace, b: FfnTrace, top: number, threshold?: number): LayerComparison {
+  return compareSides(layer, ffnSide(a, threshold), ffnSide(b, threshold), top);
 }
 
 /**

@@ -38,8 +38,12 @@ export interface ModelForwardOptions {
   rowNorms?: boolean;
   /** Run every block and give the logits at every position (`score`, `compare`). */
   logits?: boolean;
-  /** Called with each block's FFN (baseline rows) as it runs, for callers that look at every block (`compare`). */
-  onFfn?: (block: number, trace: FfnTrace) => void;
+  /**
+   * Called with each block's FFN (baseline rows) as it runs, for callers that look at every block
+   * (`compare`). The trace is valid until the call returns (or its promise settles); the next block
+   * waits for it.
+   */
+  onFfn?: (block: number, trace: FfnTrace) => void | Promise<void>;
 }
 
 export interface NextToken {
@@ -103,7 +107,7 @@ export async function modelForward(model: OpenModel, ids: readonly number[], opt
     const capture = b === opts.layer;
     const out = await runBlock(w, spec, b, x, T, sequences, inv, capture ? { ablate: opts.ablate, norms: opts.rowNorms ?? true } : undefined);
     x = out.x;
-    opts.onFfn?.(b, out.ffn);
+    await opts.onFfn?.(b, out.ffn);
     if (out.traced) traced = out.traced;
   }
   if (!traced) throw new Error('block not traced');

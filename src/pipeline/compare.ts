@@ -2,18 +2,19 @@
  * `compare` (issue 14): two checkpoints of one model on the same token ids, every compared block's
  * FFN side by side, and the next-token distributions; or, with `--weights`, their FFN matrices
  * alone, a block at a time. Each model streams as a single run does (one block's matrices in memory
- * at a time); what is kept of A until B has run is each compared block's FFN output and hidden
- * activations, and A's logits. No `vscode` import.
+ * at a time), and the two take turns a block at a time, so what waits of A for B is one block's FFN
+ * output and hidden activations, and at the end A's logits. No `vscode` import.
  */
 import { FfnLensError } from '../core/errors';
 import type { FfnTrace } from '../core/types';
 import type { GemmEngine } from '../kernels';
-import { compareFfn, compareMatrices, klPerRow } from '../model/compare';
-import { modelForward } from '../model/forward';
+import { compareMatrices, compareSides, ffnSide, klPerRow, type FfnSide } from '../model/compare';
+import { modelForward, type ModelForwardResult } from '../model/forward';
 import { openModel, type OpenModel } from '../model/open';
 import type { LinearTensors, ModelSpec } from '../model/spec';
 import type { CompareRequest, CompareResult, LayerComparison, TensorComparison, WeightsCompareRequest, WeightsCompareResult } from '../protocol/compare';
 import { named, requestIds } from './runModel';
+import { Turns, type Side } from './turns';
 
 export const DEFAULT_COMPARE_TOP = 10;
 
@@ -74,8 +75,11 @@ export async function compareOnText(req: CompareRequest, engine: GemmEngine, opt
       const V = a.spec.vocabSize;
       const progress = (f: number, m: string): void => opts.onProgress?.(f, m);
 
-      // each model runs every block to its logits at every position; `onFfn` sees each block's FFN
-      const run = (m: OpenModel, label: 'A' | 'B', onFfn: (block: number, trace: FfnTrace) => void): ReturnType<typeof modelForward> =>
+      // Each model runs every block to its logits at every position, taking turns a block at a
+      // time (A's block b, then B's): only A's side of the current block waits for B's.
+      const turns = new Turns();
+      const fraction = { A: 0, B: 0 };
+      const run = (m: OpenModel, label: Side, onFfn: (block: number, trace: FfnTrace) => void): Promise<ModelForwardResult> =>
         modelForward(m, ids, {
           engine,
           layer: 0,
@@ -83,26 +87,56 @@ export async function compareOnText(req: CompareRequest, engine: GemmEngine, opt
           logits: true,
           rowNorms: false,
           signal: opts.signal,
-          onProgress: (f, msg) => progress((label === 'A' ? 0 : 0.5) + f / 2, `${label}: ${msg}`),
-          onFfn,
+          onProgress: (f, msg) => {
+            fraction[label] = f;
+            progress((fraction.A + fraction.B) / 2, `${label}: ${msg}`);
+          },
+          onFfn: (block, trace) => {
+            onFfn(block, trace);
+            return turns.hand(label);
+          },
         });
-      const keptA = new Map<number, FfnTrace>();
-      progress(0, `running ${a.path}`);
-      const outA = await run(a, 'A', (block, trace) => {
-        if (wanted.has(block)) keptA.set(block, copyTrace(trace));
-      });
+      const sidesA = new Map<number, FfnSide>();
       const compared = new Map<number, LayerComparison>();
-      const hidden: { a: Float32Array; b: Float32Array }[] = [];
-      const keptHidden = new Map<number, { a: Float32Array; b: Float32Array }>();
-      const outB = await run(b, 'B', (block, trace) => {
-        const ta = keptA.get(block);
-        if (!ta) return;
-        compared.set(block, compareFfn(block, ta, trace, top, req.threshold));
-        if (req.keepHidden) keptHidden.set(block, { a: ta.hidden, b: trace.hidden.slice() });
-        keptA.delete(block);
-      });
+      const kept = new HiddenKeeper(req.keepHidden ? (req.hiddenBudgetBytes ?? Infinity) : 0, 2 * T * a.spec.dFf * 4);
+      progress(0, `running ${a.path}`);
+      const both = await Promise.allSettled([
+        (async () => {
+          try {
+            return await run(a, 'A', (block, trace) => {
+              // copied: B's products may reuse the engine's buffers before this block is compared
+              if (wanted.has(block)) sidesA.set(block, ffnSide(trace, req.threshold, true));
+            });
+          } catch (e) {
+            turns.fail(e);
+            throw e;
+          } finally {
+            turns.end('A');
+          }
+        })(),
+        (async () => {
+          try {
+            await turns.wait('B');
+            return await run(b, 'B', (block, trace) => {
+              const sa = sidesA.get(block);
+              if (!sa) return;
+              sidesA.delete(block);
+              const sb = ffnSide(trace, req.threshold);
+              const c = compareSides(block, sa, sb, top);
+              compared.set(block, c);
+              kept.offer(block, c.hiddenError.mean, () => ({ a: sa.hidden, b: sb.hidden.slice() }));
+            });
+          } catch (e) {
+            turns.fail(e);
+            throw e;
+          } finally {
+            turns.end('B');
+          }
+        })(),
+      ]);
+      for (const r of both) if (r.status === 'rejected') throw r.reason;
+      const [outA, outB] = both.map((r) => (r as PromiseFulfilledResult<ModelForwardResult>).value);
       const kl = klPerRow(outA.logits as Float32Array, outB.logits as Float32Array, T, V);
-      for (const l of layers) if (req.keepHidden) hidden.push(keptHidden.get(l) as { a: Float32Array; b: Float32Array });
       const result: CompareResult = {
         tokenIds: ids,
         layers: layers.map((l) => compared.get(l) as LayerComparison),
@@ -116,7 +150,18 @@ export async function compareOnText(req: CompareRequest, engine: GemmEngine, opt
         dFf: a.spec.dFf,
         warnings,
       };
-      if (req.keepHidden) result.hidden = hidden;
+      if (req.keepHidden) {
+        result.hidden = layers.map((l) => kept.get(l) ?? null);
+        const dropped = layers.filter((l) => !kept.get(l));
+        if (dropped.length) {
+          const mib = (x: number): string => `${(x / 1048576).toFixed(x < 10 * 1048576 ? 1 : 0)} MiB`;
+          warnings.push(
+            `block heatmaps kept for ${layers.length - dropped.length} of ${layers.length} blocks, those with the largest hidden error: ` +
+              `each needs ${mib(kept.blockBytes)} (A and B, ${T} tokens x ${a.spec.dFf} units), and the memory budget is ${mib(req.hiddenBudgetBytes ?? 0)}; ` +
+              `not kept: ${listBlocks(dropped)}`,
+          );
+        }
+      }
       progress(1, 'done');
       return result;
     } finally {
@@ -127,9 +172,49 @@ export async function compareOnText(req: CompareRequest, engine: GemmEngine, opt
   }
 }
 
-/** What a comparison keeps of A's block until B's has run (the input and gate only for the sparsity). */
-function copyTrace(t: FfnTrace): FfnTrace {
-  return { ...t, input: t.input.slice(), preActivation: t.preActivation.slice(), hidden: t.hidden.slice(), output: t.output.slice(), up: undefined };
+/** "1, 2, 5-9" */
+function listBlocks(blocks: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < blocks.length; ) {
+    let j = i;
+    while (j + 1 < blocks.length && blocks[j + 1] === blocks[j] + 1) j++;
+    parts.push(j > i + 1 ? `${blocks[i]}-${blocks[j]}` : j === i + 1 ? `${blocks[i]}, ${blocks[j]}` : `${blocks[i]}`);
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
+/**
+ * The compared blocks' hidden activations (A and B) for the panel's heatmaps, within a budget: as
+ * many blocks as fit, those with the largest hidden error (the earlier block on a tie).
+ */
+export class HiddenKeeper {
+  private readonly kept = new Map<number, { error: number; pair: { a: Float32Array; b: Float32Array } }>();
+  readonly capacity: number;
+
+  constructor(
+    budgetBytes: number,
+    readonly blockBytes: number,
+  ) {
+    this.capacity = blockBytes > 0 ? Math.floor(budgetBytes / blockBytes) : Infinity;
+  }
+
+  /** Keeps `block` (taking its pair) if it fits, else in place of the kept block of least error when its own is larger. */
+  offer(block: number, error: number, pair: () => { a: Float32Array; b: Float32Array }): void {
+    if (this.capacity < 1) return;
+    const e = Number.isNaN(error) ? Infinity : error;
+    if (this.kept.size >= this.capacity) {
+      let least: { block: number; error: number } | undefined;
+      for (const [l, k] of this.kept) if (!least || k.error < least.error || (k.error === least.error && l > least.block)) least = { block: l, error: k.error };
+      if (!least || !(e > least.error)) return;
+      this.kept.delete(least.block);
+    }
+    this.kept.set(block, { error: e, pair: pair() });
+  }
+
+  get(block: number): { a: Float32Array; b: Float32Array } | undefined {
+    return this.kept.get(block)?.pair;
+  }
 }
 
 /** The FFN matrices of B against A's, a block at a time and one matrix of each in memory at once. */

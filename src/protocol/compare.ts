@@ -17,6 +17,11 @@ export interface CompareRequest {
   threshold?: number;
   /** Also keep each compared block's hidden activations of A and B (the panel's heatmaps). */
   keepHidden?: boolean;
+  /**
+   * With `keepHidden`: the most bytes those may take (default: no limit). Over it, the blocks of
+   * largest hidden error are kept and a warning names the others.
+   */
+  hiddenBudgetBytes?: number;
 }
 
 /** A mean and the worst over tokens. */
@@ -56,8 +61,8 @@ export interface CompareResult {
   klPerPosition: number[];
   dFf: number;
   warnings: string[];
-  /** With `keepHidden`: per compared block (same order as `layers`), A's and B's hidden [T x dFf]. */
-  hidden?: { a: Float32Array; b: Float32Array }[];
+  /** With `keepHidden`: per compared block (same order as `layers`), A's and B's hidden [T x dFf]; null where over the budget. */
+  hidden?: ({ a: Float32Array; b: Float32Array } | null)[];
 }
 
 /** `--weights`: each FFN matrix of B against A's, without running anything. */

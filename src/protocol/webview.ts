@@ -213,8 +213,8 @@ export interface CompareView {
   /** KL(A‖B) of the next-token distributions averaged over positions (nats), and at each one. */
   kl: number;
   klPerPosition: Float32Array;
-  /** Whether the blocks' hidden activations are on the host (clicking a block shows them). */
-  heatmaps: boolean;
+  /** The blocks whose hidden activations are on the host (clicking one shows its heatmaps); all, unless over the memory budget. */
+  heatmaps: number[];
   warnings: string[];
   /** What to compare again when the panel is restored after a restart (kept with setState). */
   request: ComparePanelRequest;

@@ -67,8 +67,12 @@ describe('panel: the compare view payload (issue 14)', () => {
     assert.deepStrictEqual(v.nextA, [{ id: 1, text: ' a', prob: 0.5 }]);
     assert.deepStrictEqual(Array.from(v.tokenIds), [5, 6]);
     assert.deepStrictEqual(Array.from(v.klPerPosition), [0.25, 0]);
-    assert.strictEqual(v.heatmaps, true);
-    assert.strictEqual(buildCompareView({ ...result(), hidden: undefined }, { nameA: 'a', nameB: 'b', text: '', top: 10 }).heatmaps, false);
+    assert.deepStrictEqual(v.heatmaps, [2]);
+    assert.deepStrictEqual(buildCompareView({ ...result(), hidden: undefined }, { nameA: 'a', nameB: 'b', text: '', top: 10 }).heatmaps, []);
+    // a block whose activations were over the memory budget has no heatmaps
+    const over = { ...result(), hidden: [null] };
+    assert.deepStrictEqual(buildCompareView(over, { nameA: 'a', nameB: 'b', text: '', top: 10 }).heatmaps, []);
+    assert.strictEqual(compareHeatmaps(over, 2, 'change', 0, 4), undefined);
     const doc = compareDocument(result());
     assert.deepStrictEqual(Object.keys(doc), ['tokenIds', 'layers', 'nextA', 'nextB', 'kl', 'modelA', 'modelB', 'tokens', 'klPerPosition']);
     assert.deepStrictEqual(doc.nextB, [{ id: 2, token: 'Ġb', prob: 0.25 }]);

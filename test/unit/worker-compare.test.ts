@@ -52,8 +52,8 @@ describe('worker: compare (issue 14)', function () {
     assert.strictEqual(remote.hidden?.length, 2);
     const T = remote.tokenIds.length;
     for (const [i, h] of (remote.hidden ?? []).entries()) {
-      assert.ok(h.a instanceof Float32Array && h.a.length === T * 64);
-      assert.deepStrictEqual(Array.from(h.b), Array.from((local.hidden ?? [])[i].b));
+      assert.ok(h && h.a instanceof Float32Array && h.a.length === T * 64);
+      assert.deepStrictEqual(Array.from(h.b), Array.from((local.hidden ?? [])[i]?.b ?? []));
     }
   });
 

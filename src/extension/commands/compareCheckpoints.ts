@@ -134,7 +134,7 @@ async function runComparison(deps: CommandDeps, pair: [vscode.Uri, vscode.Uri], 
           progress.report({ message: p.message, increment: 100 * (fraction - reported) });
           reported = fraction;
         };
-        const request = { modelA, modelB, input: { kind: 'text' as const, text }, layers: o.layers, top, truncate: true, threshold: s.sparsityThreshold, keepHidden: true };
+        const request = { modelA, modelB, input: { kind: 'text' as const, text }, layers: o.layers, top, truncate: true, threshold: s.sparsityThreshold, keepHidden: true, hiddenBudgetBytes: s.memoryBudgetMB * MB };
         return client.compare(request, { signal: controller.signal, onProgress });
       },
     );

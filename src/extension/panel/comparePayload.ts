@@ -37,7 +37,7 @@ export function buildCompareView(r: CompareResult, labels: CompareLabels, id = 0
     nextB: next(r.nextB),
     kl: r.kl,
     klPerPosition: Float32Array.from(r.klPerPosition),
-    heatmaps: !!r.hidden && r.hidden.length === r.layers.length,
+    heatmaps: r.hidden ? r.layers.filter((_, i) => !!r.hidden?.[i]).map((l) => l.layer) : [],
     warnings: r.warnings,
   };
 }
@@ -100,7 +100,7 @@ export interface CompareSummary {
   nextB: { id: number; prob: number }[];
   kl: number;
   klPerPosition: number[];
-  /** The hidden activations came with it: how many blocks' heatmaps can be shown. */
+  /** How many blocks' heatmaps can be shown (their hidden activations came with it). */
   heatmapBlocks: number;
   warnings: string[];
 }
@@ -122,7 +122,7 @@ export function summarizeCompare(v: CompareView, r: CompareResult): CompareSumma
     nextB: ids(v.nextB),
     kl: r.kl,
     klPerPosition: r.klPerPosition,
-    heatmapBlocks: r.hidden?.length ?? 0,
+    heatmapBlocks: r.hidden?.filter((h) => h !== null).length ?? 0,
     warnings: r.warnings,
   };
 }
