@@ -5,7 +5,7 @@
 import { activateInPlace, gateInPlace, isGated, toGated, toPlain } from './activations';
 import { FfnLensError } from './errors';
 import { checkPrepared, Gemm, gemm as defaultGemm, gemmPrepared as defaultGemmPrepared, type PreparedGemm } from './gemm';
-import { ACTIVATIONS, FfnTrace, FfnWeights, type PreparedMatrix } from './types';
+import { ACTIVATIONS, FfnTrace, FfnWeights, type PlainActivation, type PreparedMatrix } from './types';
 
 export interface ForwardOptions {
   /** The matrix kernel to use (defaults to the TypeScript i-k-j kernel). */
@@ -25,6 +25,11 @@ export interface ForwardOptions {
    * condense product, so the output is the layer's without them. The trace's hidden shows the zeros.
    */
   ablate?: { units: readonly number[]; fromRow?: number };
+  /**
+   * A kernel's own filter (the engine's `activate`), tried before the core's float64 one: true
+   * when it filtered `data` in place. Gated layers apply it to the gate, then multiply by up.
+   */
+  activate?: (name: PlainActivation, data: Float32Array) => boolean;
 }
 
 function checkLength(what: string, got: number, want: number, shape: string): void {
@@ -150,10 +155,14 @@ export function* forwardSteps(layer: FfnLayerInfo, input: Float32Array, tokens: 
   if (isGated(activation)) {
     preActivation = mm(x, yield 'wGate', tokens, dModel, dFf, rows(dFf), layer.bGate);
     up = mm(x, yield 'w1', tokens, dModel, dFf, rows(dFf), layer.b1);
-    hidden = gateInPlace(activation, copy(preActivation), up);
+    hidden = copy(preActivation);
+    if (options.activate?.(toPlain(activation), hidden)) {
+      for (let i = 0; i < hidden.length; i++) hidden[i] *= up[i];
+    } else gateInPlace(activation, hidden, up);
   } else {
     preActivation = mm(x, yield 'w1', tokens, dModel, dFf, rows(dFf), layer.b1);
-    hidden = activateInPlace(toPlain(activation), copy(preActivation));
+    hidden = copy(preActivation);
+    if (!options.activate?.(toPlain(activation), hidden)) activateInPlace(toPlain(activation), hidden);
   }
   if (options.ablate) {
     for (const u of options.ablate.units) {

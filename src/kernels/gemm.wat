@@ -395,4 +395,63 @@
             (br $kblocks)))
         (local.set $jc (i32.add (local.get $jc) (local.get $nc)))
         (br $cblocks))))
+
+  ;; The filter in place over n floats at $p (n a multiple of 4; the host does any rest), four at a
+  ;; time: kind 1, GELU's tanh approximation x·sigmoid(2·√(2/π)·(x + 0.044715·x³)) (GPT-2's
+  ;; gelu_new, in the TypeScript filter's form: 0.5·(1 + tanh u) = sigmoid(2u)); kind 2, SiLU
+  ;; x·sigmoid(x). sigmoid(t) = 1/(1 + e) for t >= 0 and e/(1 + e) for t < 0, with e = exp(−|t|) in
+  ;; (0, 1]: nothing overflows, and the negative tail keeps its relative accuracy. exp is Cephes'
+  ;; expf: 2^k·exp(r), k = nearest(y·log2 e), r = y − k·ln 2 (ln 2 split in two), exp(r) = 1 + r +
+  ;; r²·P(r) with P of degree 5, within about one ulp; e below exp(−87.3) (under float32's smallest
+  ;; normal) is 0. NaN stays NaN; x = −∞ gives 0, not −∞·0.
+  (func (export "act") (param $kind i32) (param $p i32) (param $n i32)
+    (local $end i32) (local $x v128) (local $t v128) (local $y v128) (local $k v128) (local $r v128)
+    (local $q v128) (local $e v128)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $x (v128.load (local.get $p)))
+        (if (i32.eq (local.get $kind) (i32.const 1))
+          (then
+            ;; t = x·(c1 + c2·x²), c1 = 2·√(2/π), c2 = c1·0.044715
+            (local.set $t
+              (f32x4.mul (local.get $x)
+                (f32x4.add
+                  (f32x4.mul (f32x4.mul (local.get $x) (local.get $x)) (v128.const f32x4 0.07135481387376785 0.07135481387376785 0.07135481387376785 0.07135481387376785))
+                  (v128.const f32x4 1.5957691669464111 1.5957691669464111 1.5957691669464111 1.5957691669464111)))))
+          (else (local.set $t (local.get $x))))
+        ;; y = −|t|, kept at −87.3 or above for the exponent arithmetic
+        (local.set $y (f32x4.neg (f32x4.abs (local.get $t))))
+        (local.set $r (f32x4.max (local.get $y) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3)))
+        (local.set $k (f32x4.nearest (f32x4.mul (local.get $r) (v128.const f32x4 1.4426950216293335 1.4426950216293335 1.4426950216293335 1.4426950216293335))))
+        (local.set $r (f32x4.sub (local.get $r) (f32x4.mul (local.get $k) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+        (local.set $r (f32x4.sub (local.get $r) (f32x4.mul (local.get $k) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+        ;; P(r) by Horner
+        (local.set $q (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
+        (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $r)) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)))
+        (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $r)) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)))
+        (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $r)) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)))
+        (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $r)) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
+        (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $r)) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
+        ;; exp(r) = 1 + r + r²·P(r), times 2^k (k in [−126, 0]: built in the exponent bits)
+        (local.set $e
+          (f32x4.add
+            (f32x4.add (f32x4.mul (f32x4.mul (local.get $r) (local.get $r)) (local.get $q)) (local.get $r))
+            (v128.const f32x4 1 1 1 1)))
+        (local.set $e
+          (f32x4.mul (local.get $e)
+            (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $k)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+        ;; e = 0 where y < −87.3 (and for NaN, whose result is NaN through x)
+        (local.set $e (v128.and (local.get $e) (f32x4.ge (local.get $y) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3))))
+        ;; x · (t >= 0 ? 1 : e) / (1 + e), and 0 for x = −∞
+        (v128.store (local.get $p)
+          (v128.andnot
+            (f32x4.mul (local.get $x)
+              (f32x4.div
+                (v128.bitselect (v128.const f32x4 1 1 1 1) (local.get $e) (f32x4.ge (local.get $t) (v128.const f32x4 0 0 0 0)))
+                (f32x4.add (local.get $e) (v128.const f32x4 1 1 1 1))))
+            (f32x4.eq (local.get $x) (v128.const f32x4 -inf -inf -inf -inf))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $each))))
 )

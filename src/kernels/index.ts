@@ -5,7 +5,7 @@
  */
 import { FfnLensError } from '../core/errors';
 import { gemm as tsGemm, gemmPrepared as tsGemmPrepared, type Gemm, type PreparedGemm } from '../core/gemm';
-import type { PreparedMatrix } from '../core/types';
+import type { PlainActivation, PreparedMatrix } from '../core/types';
 import type { KernelPath } from '../protocol/worker';
 import { detectWasmFeatures, type WasmFeatures } from './features';
 import { WasmGemm } from './wasmGemm';
@@ -54,6 +54,12 @@ export interface GemmEngine {
    * to save a copy of each matrix per run; ordinary arrays work too.
    */
   alloc(length: number): Float32Array;
+  /**
+   * The filter `name` over `data` in place, in float32 SIMD where this kernel has it (the tanh
+   * GELU and SiLU on WebAssembly); false, with data untouched, where the core's float64 filter is
+   * to be used.
+   */
+  activate(name: PlainActivation, data: Float32Array): boolean;
   /** Gives an `alloc`ated array back. It must not be used afterwards. */
   release(array: Float32Array): void;
   /** Called between column chunks of a threaded product; true abandons it with a cancelled error. */
@@ -104,6 +110,7 @@ export function createGemmEngine(options: GemmEngineOptions = {}): GemmEngine {
       threads: 1,
       features,
       alloc: (length) => new Float32Array(length),
+      activate: () => false,
       release: () => undefined,
       cancelCheck: undefined,
       splitStats: () => undefined,
@@ -120,6 +127,7 @@ export function createGemmEngine(options: GemmEngineOptions = {}): GemmEngine {
     threads: wasm.threads,
     features,
     alloc: (length) => wasm.memory.alloc(length),
+    activate: (name, data) => wasm.activate(name, data),
     release: (array) => wasm.memory.release(array),
     get cancelCheck() {
       return wasm.cancelCheck;

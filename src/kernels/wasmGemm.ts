@@ -5,7 +5,8 @@
  */
 import { FfnLensError } from '../core/errors';
 import { checkGemmShapes, checkPreparedShapes, PANEL_KC, panelsLength, type Gemm, type PreparedGemm } from '../core/gemm';
-import type { PreparedMatrix } from '../core/types';
+import { activateInPlace } from '../core/activations';
+import type { PlainActivation, PreparedMatrix } from '../core/types';
 import { GEMM_RELAXED_WASM, GEMM_SIMD_WASM } from './gemm.wasm';
 import { CONTROL_OFFSET, CONTROL_SLOTS, KernelMemory, MAX_THREADS } from './memory';
 import { claimChunk, HelperPool, MAX_CHUNKS, scratchFor, Slot } from './pool';
@@ -25,6 +26,10 @@ type GemmCols = (
 ) => void;
 type PackA = (a: number, lda: number, m: number, k: number, dst: number) => void;
 type PackB = (b: number, ldb: number, kc: number, nc: number, dst: number) => void;
+type Act = (kind: number, p: number, n: number) => void;
+
+/** The filters the module computes (its `act` kinds); the others stay with the core. */
+const ACT_KINDS: Partial<Record<PlainActivation, number>> = { gelu_tanh: 1, silu: 2 };
 
 /** Below this many multiply-adds a product runs on the calling thread alone (waking a helper costs ~50 µs). */
 export const DEFAULT_PARALLEL_THRESHOLD = 1 << 22;
@@ -65,6 +70,7 @@ export class WasmGemm {
   private readonly gemmColsPacked: GemmCols;
   private readonly packA: PackA;
   private readonly packB: PackB;
+  private readonly act: Act;
   private readonly ctl: Int32Array;
   private readonly pool: HelperPool | undefined;
   private readonly threshold: number;
@@ -82,6 +88,7 @@ export class WasmGemm {
     this.gemmColsPacked = exports.gemm_cols_packed as GemmCols;
     this.packA = exports.pack_a as PackA;
     this.packB = exports.pack_b as PackB;
+    this.act = exports.act as Act;
     this.ctl = new Int32Array(this.memory.buffer, CONTROL_OFFSET, CONTROL_SLOTS);
     if (this.threads > 1) this.pool = new HelperPool(module, this.memory.memory, this.threads - 1, options.helperNice);
   }
@@ -152,6 +159,38 @@ export class WasmGemm {
     }
     mem.release(b);
     return { k, n, layout: 'panels', data: mem.f32(dst, length) };
+  }
+
+  /**
+   * The filter `name` over `data` in place, four lanes at a time in float32 (`act` in gemm.wat),
+   * on the calling thread; false (data untouched) for a filter the module does not compute.
+   */
+  activate(name: PlainActivation, data: Float32Array): boolean {
+    const kind = ACT_KINDS[name];
+    if (kind === undefined) return false;
+    const n4 = data.length & ~3;
+    if (n4 > 0) {
+      const mem = this.memory;
+      if (mem.isResident(data)) this.act(kind, data.byteOffset, n4);
+      else {
+        // a block at a time through kernel memory: a copy in and out costs little next to exp
+        const block = Math.min(n4, 1 << 16);
+        const at = mem.allocBytes(block * 4);
+        try {
+          const view = mem.f32(at, block);
+          for (let i = 0; i < n4; i += block) {
+            const len = Math.min(block, n4 - i);
+            view.set(data.subarray(i, i + len));
+            this.act(kind, at, len);
+            data.set(len === block ? view : view.subarray(0, len), i);
+          }
+        } finally {
+          mem.freeBytes(at);
+        }
+      }
+    }
+    if (n4 < data.length) activateInPlace(name, data, n4, data.length - n4);
+    return true;
   }
 
   /** The product of gemm and gemmPrepared: b is row-major, or `panels` when `packed`. */

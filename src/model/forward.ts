@@ -190,7 +190,7 @@ async function ffn(w: ModelWeights, spec: ModelSpec, bt: BlockTensors, input: Fl
     bGate: mlp.gate?.bias ? await w.vector(mlp.gate.bias) : undefined,
     b2: mlp.down.bias ? await w.vector(mlp.down.bias) : undefined,
   };
-  const steps = forwardSteps({ dModel: d, dFf, activation: spec.activation, ...biases }, input, rows, { gemmPrepared: w.gemmPrepared, ablate });
+  const steps = forwardSteps({ dModel: d, dFf, activation: spec.activation, ...biases }, input, rows, { gemmPrepared: w.gemmPrepared, activate: w.activate, ablate });
   const tensorOf: Record<FfnMatrixName, [typeof mlp.up, number, number]> = {
     w1: [mlp.up, d, dFf],
     wGate: [mlp.gate ?? mlp.up, d, dFf],

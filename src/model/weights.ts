@@ -8,7 +8,7 @@
 import { FfnLensError, isFfnLensError } from '../core/errors';
 import type { MatrixSupply } from '../core/ffn';
 import { panelsLength } from '../core/gemm';
-import type { PreparedMatrix } from '../core/types';
+import type { PlainActivation, PreparedMatrix } from '../core/types';
 import type { TensorSource } from '../formats/source';
 import type { GemmEngine } from '../kernels';
 import type { LinearTensors } from './spec';
@@ -137,6 +137,9 @@ export class ModelWeights {
   get gemmPrepared(): GemmEngine['gemmPrepared'] {
     return this.engine.gemmPrepared;
   }
+  /** The engine's own filter, where it has one (see ForwardOptions.activate). */
+  readonly activate = (name: PlainActivation, data: Float32Array): boolean => this.engine.activate(name, data);
+
 
   /** out = x · m + bias, for `rows` rows of x. */
   product(x: Float32Array, m: MatrixSupply, rows: number, out: Float32Array, bias?: Float32Array): Float32Array {

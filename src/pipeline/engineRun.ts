@@ -104,6 +104,7 @@ export async function runLayerOnEngine(req: RunRequest, engine: GemmEngine, opts
       computeReady: opts.computeReady,
       gemm: opts.gemm ?? engine.gemm,
       gemmPrepared: opts.gemmPrepared ?? engine.gemmPrepared,
+      activate: (name, data) => engine.activate(name, data),
       alloc,
       ...(opts.held ? { weights } : { stream }),
     });

@@ -7,7 +7,7 @@ import { promises as fs } from 'fs';
 import { ACTIVATIONS, type ActivationName, type FfnWeights } from '../core/types';
 import { FfnLensError } from '../core/errors';
 import { analyzeWithNorms, forward, preparedW2RowNorms, w2RowNorms as computeW2RowNorms, type Gemm, type PreparedGemm } from '../core';
-import { forwardSteps, type FfnMatrixName, type MatrixSupply } from '../core/ffn';
+import { forwardSteps, type FfnMatrixName, type ForwardOptions, type MatrixSupply } from '../core/ffn';
 import type { FfnTrace } from '../core/types';
 import type { TensorSource } from '../formats/source';
 import { loadBiases, loadMatrix, loadPanels } from '../layers/load';
@@ -25,6 +25,8 @@ export interface RunOptions {
   gemm?: Gemm;
   /** The kernel for weights that carry `prepared` matrices (see ForwardOptions.gemmPrepared). */
   gemmPrepared?: PreparedGemm;
+  /** The kernel's own filter (see ForwardOptions.activate). */
+  activate?: ForwardOptions['activate'];
   /**
    * Where the weights and the trace live while the layer runs (the matrix kernel's `alloc`, so no
    * product copies its operands in). The caller releases what it returned once `runLayer` settles;
@@ -173,7 +175,7 @@ export async function runLayer(req: RunRequest, opts: RunOptions = {}): Promise<
       if (opts.computeReady) await opts.computeReady;
       throwIfAborted(signal, file);
       progress(0.6, 'running the layer', 'compute');
-      const trace = forward(weights, inputs.data, plan.rows, { gemm: opts.gemm, gemmPrepared: opts.gemmPrepared, alloc: opts.alloc });
+      const trace = forward(weights, inputs.data, plan.rows, { gemm: opts.gemm, gemmPrepared: opts.gemmPrepared, alloc: opts.alloc, activate: opts.activate });
       const norms =
         weights.w2RowNorms ??
         (weights.prepared && weights.w2.length === 0 ? preparedW2RowNorms(weights.prepared.w2) : computeW2RowNorms(weights.w2, weights.dFf, weights.dModel));
@@ -271,6 +273,7 @@ async function streamedForward(source: TensorSource, layer: LayerSpec, activatio
     gemm: opts.gemm,
     gemmPrepared: opts.gemmPrepared,
     alloc: opts.alloc,
+    activate: opts.activate,
   });
   let norms: Float64Array | undefined;
   let held: MatrixSupply | undefined;
