@@ -14,7 +14,7 @@ import * as path from 'path';
 import { byteBpeTokenizer } from '../helpers/byteBpe';
 import { makeTinyModel, rng, writeHfFolder, type TinyModel } from '../helpers/tinyModels';
 import type { Frame, Locator } from './fixture';
-import { chooseExplorerMenu, explorerRow, openWorkbench, page, runCommand, screenshot, webviewFrame } from './fixture';
+import { chooseExplorerMenu, escapeRegExp, explorerRow, openWorkbench, page, runCommand, screenshot, webviewFrame } from './fixture';
 import { SAMPLES } from '../../scripts/codeServer';
 
 const TEXT = 'hello world, hello whale, hello sea';
@@ -46,6 +46,29 @@ async function comparePanel(attrs = ''): Promise<Frame> {
   return webviewFrame(async (f) => (await f.locator(`body[data-ready="true"][data-view="compare"]${attrs}`).count()) > 0, 120_000);
 }
 
+/** The panel's title names the pair, in either order. */
+function pairTitle(a: string, b: string): RegExp {
+  const [x, y] = [escapeRegExp(a), escapeRegExp(b)];
+  return new RegExp(`${x} ↔ ${y}|${y} ↔ ${x}`);
+}
+
+/**
+ * Selects `a` then `b` (Ctrl-click) in the explorer, right-click -> Compare Checkpoints, accepts the
+ * text the input box offers (asserted: `offered`), and returns the panel once it shows `blocks` blocks.
+ */
+async function compareFromExplorer(a: string, b: string, offered: string, blocks: number): Promise<Frame> {
+  await explorerRow(a).click();
+  await explorerRow(b).click({ modifiers: ['Control'] });
+  await chooseExplorerMenu(b, 'Compare Checkpoints');
+  const input = page().locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 30_000 });
+  assert.strictEqual(await input.inputValue(), offered);
+  await page().keyboard.press('Enter');
+  const frame = await comparePanel(`[data-compare-blocks="${blocks}"]`);
+  assert.match(await frame.locator('header h1').innerText(), pairTitle(a, b));
+  return frame;
+}
+
 describe('FFN Lens: compare two checkpoints', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffn-e2e-compare-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -63,17 +86,7 @@ describe('FFN Lens: compare two checkpoints', () => {
   });
 
   it('select both folders, right-click -> Compare Checkpoints: error bars, blocks and next tokens side by side', async () => {
-    await explorerRow('base').click();
-    await explorerRow('finetuned').click({ modifiers: ['Control'] });
-    await chooseExplorerMenu('finetuned', 'Compare Checkpoints');
-    // the text: the input box offers the sample line of A; accept it
-    const input = page().locator('.quick-input-widget input');
-    await input.waitFor({ timeout: 30_000 });
-    assert.strictEqual(await input.inputValue(), TEXT);
-    await page().keyboard.press('Enter');
-
-    const frame = await comparePanel('[data-compare-blocks="4"]');
-    assert.match(await frame.locator('header h1').innerText(), /base ↔ finetuned|finetuned ↔ base/);
+    const frame = await compareFromExplorer('base', 'finetuned', TEXT, 4);
     // the bars are drawn (more than the background), with a row per block under them
     assert.ok((await colours(frame.locator('#compare-errors canvas'))) > 2, 'the error chart is drawn');
     assert.ok((await colours(frame.locator('#compare-units canvas').first())) > 2, 'the overlap chart is drawn');
@@ -124,16 +137,7 @@ describe('FFN Lens: compare the trained LLaMA sample with its Q8_0 GGUF', () => 
   });
 
   it('the HF folder against the Q8_0 GGUF: small errors in every block, the same next tokens', async () => {
-    await explorerRow('llama-english').click();
-    await explorerRow('llama-english-q8_0.gguf').click({ modifiers: ['Control'] });
-    await chooseExplorerMenu('llama-english-q8_0.gguf', 'Compare Checkpoints');
-    const input = page().locator('.quick-input-widget input');
-    await input.waitFor({ timeout: 30_000 });
-    assert.strictEqual(await input.inputValue(), sampleLine);
-    await page().keyboard.press('Enter');
-
-    const frame = await comparePanel('[data-compare-blocks="4"]');
-    assert.match(await frame.locator('header h1').innerText(), /llama-english ↔ llama-english-q8_0\.gguf|llama-english-q8_0\.gguf ↔ llama-english/);
+    const frame = await compareFromExplorer('llama-english', 'llama-english-q8_0.gguf', sampleLine, 4);
     const rows = frame.getByRole('table', { name: 'blocks compared' }).locator('tbody tr');
     assert.strictEqual(await rows.count(), 4);
     for (let b = 0; b < 4; b++) {
@@ -177,7 +181,7 @@ describe('FFN Lens: compare the trained LLaMA sample with its Q8_0 GGUF', () => 
     await reloaded;
     await explorerRow('llama-english').waitFor({ timeout: 90_000 });
     const frame = await comparePanel('[data-compare-blocks="4"]');
-    assert.match(await frame.locator('header h1').innerText(), /llama-english ↔ llama-english-q8_0\.gguf|llama-english-q8_0\.gguf ↔ llama-english/);
+    assert.match(await frame.locator('header h1').innerText(), pairTitle('llama-english', 'llama-english-q8_0.gguf'));
     const rows = frame.getByRole('table', { name: 'blocks compared' }).locator('tbody tr');
     assert.strictEqual(await rows.count(), 4);
     const [mean] = meanWorst(await rows.nth(1).locator('td').nth(0).innerText());

@@ -208,7 +208,7 @@ async function waitOrExplain(locator: Locator, timeoutMs: number, why: string): 
   }
 }
 
-function escapeRegExp(s: string): string {
+export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
