@@ -99,6 +99,7 @@ async function main(): Promise<void> {
   const vocabulary = ggufVocabulary(llamaDir);
   const f16 = writeLlamaGguf(path.join(SAMPLES, 'llama-english-f16.gguf'), llama, { tensorType: 'F16', tokenizer: vocabulary, name: 'llama-english' });
   const q8 = writeLlamaGguf(path.join(SAMPLES, 'llama-english-q8_0.gguf'), llama, { tensorType: 'Q8_0', tokenizer: vocabulary, name: 'llama-english' });
+  const q4 = writeLlamaGguf(path.join(SAMPLES, 'llama-english-q4_0.gguf'), llama, { tensorType: 'Q4_0', tokenizer: vocabulary, name: 'llama-english' });
 
   // Every shipped file through FFN Lens on the held-out text.
   const shipped: [string, string, Metrics][] = [
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
     ['llama-english/', llamaDir, metrics.llama],
     ['llama-english-f16.gguf', f16, metrics.llama],
     ['llama-english-q8_0.gguf', q8, metrics.llama],
+    ['llama-english-q4_0.gguf', q4, metrics.llama],
   ];
   const scored: string[] = [];
   for (const [name, file, m] of shipped) {
@@ -144,6 +146,7 @@ Written by \`bash scripts/train-samples\` (data split and tokenizer: \`scripts/s
 | \`llama-english/\` | LLaMA architecture (\`model_type: llama\`): ${l.layers} blocks, d_model ${l.hidden}, ${l.heads} query heads sharing ${l.kv_heads} key/value heads (GQA), SwiGLU d_ff ${l.intermediate}, RoPE (θ 10000), RMSNorm, untied head; F16 safetensors |
 | \`llama-english-f16.gguf\` | the LLaMA model converted as llama.cpp's convert_hf_to_gguf.py does (q/k rows permuted to interleaved RoPE pairs, \`tokenizer.ggml.*\` vocabulary embedded), matrices F16 |
 | \`llama-english-q8_0.gguf\` | the same, matrices quantised to Q8_0 (blocks of 32, as gguf-py's quantiser) |
+| \`llama-english-q4_0.gguf\` | the same, every matrix (the embeddings and the head included) quantised to Q4_0: blocks of 32 as ggml's quantize_row_q4_0_ref, 4.5 bits a weight; llama-quantize would keep the head at a higher precision, so this is the harsher copy. For \`ffn-lens compare\`: what 4 bits change, block by block |
 | \`text/\` | the held-out text below: what the walkthrough scans and what \`score\` is checked on |
 
 Each folder holds \`config.json\`, \`model.safetensors\`, \`tokenizer.json\`, \`tokenizer_config.json\`

@@ -4,9 +4,9 @@
 // the panel shows the error bars, the table of blocks and A's next tokens beside B's; clicking a
 // block shows A's and B's hidden activations stacked with B − A under them.
 // Then the case the issue names first, on the shipped trained sample: samples/llama-english (HF
-// folder, F16) against its own Q8_0 GGUF (interleaved RoPE q/k, quantised blocks).
+// folder, F16) against its own Q8_0 and Q4_0 GGUF copies (interleaved RoPE q/k, quantised blocks).
 // `npm run test:e2e -- --docs-screenshots` writes docs/screenshots/compare-panel.png and
-// compare-heatmaps.png from that trained pair.
+// compare-heatmaps.png from the Q4_0 pair.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -64,9 +64,12 @@ async function compareFromExplorer(a: string, b: string, offered: string, blocks
   await input.waitFor({ timeout: 30_000 });
   assert.strictEqual(await input.inputValue(), offered);
   await page().keyboard.press('Enter');
-  const frame = await comparePanel(`[data-compare-blocks="${blocks}"]`);
-  assert.match(await frame.locator('header h1').innerText(), pairTitle(a, b));
-  return frame;
+  // the panel may still show an earlier comparison: wait for this pair's
+  const title = pairTitle(a, b);
+  return webviewFrame(async (f) => {
+    if ((await f.locator(`body[data-ready="true"][data-view="compare"][data-compare-blocks="${blocks}"]`).count()) === 0) return false;
+    return title.test(await f.locator('header h1').innerText({ timeout: 1000 }));
+  }, 120_000);
 }
 
 describe('FFN Lens: compare two checkpoints', () => {
@@ -129,37 +132,61 @@ function meanWorst(cell: string): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
-describe('FFN Lens: compare the trained LLaMA sample with its Q8_0 GGUF', () => {
+describe('FFN Lens: compare the trained LLaMA sample with its Q8_0 and Q4_0 GGUF copies', () => {
   const sampleLine = fs.readFileSync(path.join(SAMPLES, 'llama-english', 'sample.txt'), 'utf8').split('\n')[0];
+  /** Per block, the mean FFN output error of the Q8_0 copy; and its KL. */
+  const q8: { means: number[]; kl: number } = { means: [], kl: NaN };
 
   before(async () => {
     await openWorkbench();
   });
 
-  it('the HF folder against the Q8_0 GGUF: small errors in every block, the same next tokens', async () => {
-    const frame = await compareFromExplorer('llama-english', 'llama-english-q8_0.gguf', sampleLine, 4);
+  /** The blocks' mean / worst output errors and top overlaps, the next tokens side by side, and the KL of the panel. */
+  async function measures(frame: Frame): Promise<{ errors: [number, number][]; overlaps: number[]; next: string[][]; kl: number }> {
     const rows = frame.getByRole('table', { name: 'blocks compared' }).locator('tbody tr');
     assert.strictEqual(await rows.count(), 4);
+    const errors: [number, number][] = [];
+    const overlaps: number[] = [];
     for (let b = 0; b < 4; b++) {
       const cells = rows.nth(b).locator('td');
+      errors.push(meanWorst(await cells.nth(0).innerText()));
+      overlaps.push(Number(await cells.nth(3).innerText()));
+    }
+    const nextRows = frame.getByRole('table', { name: 'next tokens of A and B' }).locator('tbody tr');
+    assert.strictEqual(await nextRows.count(), 5);
+    const next: string[][] = [];
+    for (let i = 0; i < 5; i++) next.push(await nextRows.nth(i).locator('code').allInnerTexts());
+    const kl = /^KL\(A‖B\) = ([\d.e-]+) nats/.exec(await frame.locator('.compare-kl').innerText());
+    assert.ok(kl, 'the KL line');
+    return { errors, overlaps, next, kl: Number(kl[1]) };
+  }
+
+  it('the HF folder against the Q8_0 GGUF: small errors in every block, the same next tokens', async () => {
+    const m = await measures(await compareFromExplorer('llama-english', 'llama-english-q8_0.gguf', sampleLine, 4));
+    for (const [b, [mean, worst]] of m.errors.entries()) {
       // Q8_0 keeps 8 bits per weight with a scale per 32: the FFN output moves by under 5% per
       // token, never by 0; were the GGUF's interleaved q/k order read as the folder's, attention
       // (and so every block after 0) would move by far more than that
-      const [mean, worst] = meanWorst(await cells.nth(0).innerText());
       assert.ok(mean > 0 && mean < 0.05 && worst >= mean && worst < 0.1, `block ${b} output error ${mean} / ${worst}`);
-      const overlap = Number(await cells.nth(3).innerText());
-      assert.ok(overlap > 0.8, `block ${b} top overlap ${overlap}`);
+      assert.ok(m.overlaps[b] > 0.8, `block ${b} top overlap ${m.overlaps[b]}`);
     }
-    // the same top next tokens, in the same order
-    const next = frame.getByRole('table', { name: 'next tokens of A and B' }).locator('tbody tr');
-    assert.strictEqual(await next.count(), 5);
-    for (let i = 0; i < 3; i++) {
-      const codes = await next.nth(i).locator('code').allInnerTexts();
-      assert.strictEqual(codes.length, 2);
-      assert.strictEqual(codes[0], codes[1], `next token ${i}: ${codes.join(' vs ')}`);
+    for (let i = 0; i < 3; i++) assert.strictEqual(m.next[i][0], m.next[i][1], `next token ${i}: ${m.next[i].join(' vs ')}`);
+    assert.ok(m.kl > 0 && m.kl < 0.01, `KL ${m.kl}`);
+    q8.means = m.errors.map(([mean]) => mean);
+    q8.kl = m.kl;
+    await screenshot('compare-panel-q8_0');
+  });
+
+  it('against the Q4_0 GGUF: every block moves more than with Q8_0, and the distribution with it', async () => {
+    assert.strictEqual(q8.means.length, 4, 'the Q8_0 comparison ran first');
+    const m = await measures(await compareFromExplorer('llama-english', 'llama-english-q4_0.gguf', sampleLine, 4));
+    for (const [b, [mean, worst]] of m.errors.entries()) {
+      // 4 bits with one scale per 32 weights: errors of some percent, more than Q8_0's in every block
+      assert.ok(mean > q8.means[b] && mean < 0.3 && worst >= mean && worst < 0.5, `block ${b} output error ${mean} / ${worst} (Q8_0: ${q8.means[b]})`);
+      assert.ok(m.overlaps[b] > 0.5, `block ${b} top overlap ${m.overlaps[b]}`);
     }
-    const kl = /^KL\(A‖B\) = ([\d.e-]+) nats/.exec(await frame.locator('.compare-kl').innerText());
-    assert.ok(kl && Number(kl[1]) > 0 && Number(kl[1]) < 0.01, `KL ${kl?.[1]}`);
+    assert.strictEqual(m.next[0][0], m.next[0][1], `the most likely next token stays: ${m.next[0].join(' vs ')}`);
+    assert.ok(m.kl > q8.kl && m.kl < 0.1, `KL ${m.kl} (Q8_0: ${q8.kl})`);
     await screenshot('compare-panel', { docs: true });
   });
 
@@ -181,10 +208,8 @@ describe('FFN Lens: compare the trained LLaMA sample with its Q8_0 GGUF', () => 
     await reloaded;
     await explorerRow('llama-english').waitFor({ timeout: 90_000 });
     const frame = await comparePanel('[data-compare-blocks="4"]');
-    assert.match(await frame.locator('header h1').innerText(), pairTitle('llama-english', 'llama-english-q8_0.gguf'));
-    const rows = frame.getByRole('table', { name: 'blocks compared' }).locator('tbody tr');
-    assert.strictEqual(await rows.count(), 4);
-    const [mean] = meanWorst(await rows.nth(1).locator('td').nth(0).innerText());
-    assert.ok(mean > 0 && mean < 0.05, `block 1 output error ${mean}`);
+    assert.match(await frame.locator('header h1').innerText(), pairTitle('llama-english', 'llama-english-q4_0.gguf'));
+    const m = await measures(frame);
+    assert.ok(m.errors.every(([mean], b) => mean > q8.means[b] && mean < 0.3), `the Q4_0 errors again: ${m.errors.map(([x]) => x).join(', ')}`);
   });
 });

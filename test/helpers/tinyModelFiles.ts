@@ -81,7 +81,7 @@ export interface GgufTokenizer {
 export interface LlamaGgufOptions {
   tokenizer?: GgufTokenizer;
   /** Type of the 2-D tensors (default F32); 1-D tensors and norms stay F32. */
-  tensorType?: 'F32' | 'F16' | 'Q8_0';
+  tensorType?: 'F32' | 'F16' | 'Q8_0' | 'Q4_0';
   /** general.name (default `tiny-<arch>`). */
   name?: string;
 }
@@ -143,6 +143,35 @@ export function quantizeQ8_0(values: ArrayLike<number>): Uint8Array {
   return out;
 }
 
+/**
+ * Q4_0 blocks of 32 values as ggml-quants.c's quantize_row_q4_0_ref (and gguf-py's quants.Q4_0)
+ * writes them: in float32, `max` the value of largest magnitude (signed, the first on a tie),
+ * d = max / −8, id = 1 / d, q = min(15, trunc(x · id + 8.5)); each block is d as f16, then 16
+ * bytes whose low nibbles hold values 0..15 and high nibbles values 16..31. Decoded: (q − 8) · d.
+ */
+export function quantizeQ4_0(values: ArrayLike<number>): Uint8Array {
+  if (values.length % 32) throw new Error(`Q4_0: ${values.length} values are not whole blocks of 32`);
+  const out = new Uint8Array((values.length / 32) * 18);
+  const view = new DataView(out.buffer);
+  for (let b = 0; b < values.length / 32; b++) {
+    let amax = 0;
+    let max = 0;
+    for (let i = 0; i < 32; i++) {
+      const x = Math.fround(values[b * 32 + i]);
+      if (Math.abs(x) > amax) {
+        amax = Math.abs(x);
+        max = x;
+      }
+    }
+    const d = Math.fround(max / -8);
+    const id = d === 0 ? 0 : Math.fround(1 / d);
+    view.setUint16(b * 18, f16Bits(d), true);
+    const q = (i: number): number => Math.min(15, Math.trunc(Math.fround(Math.fround(Math.fround(values[b * 32 + i]) * id) + 8.5)));
+    for (let j = 0; j < 16; j++) out[b * 18 + 2 + j] = q(j) | (q(16 + j) << 4);
+  }
+  return out;
+}
+
 const u32 = (value: number): KvValue => ({ type: 'uint32', value });
 const f32 = (value: number): KvValue => ({ type: 'float32', value });
 const str = (value: string): KvValue => ({ type: 'string', value });
@@ -167,8 +196,10 @@ export function writeLlamaGguf(file: string, model: TinyModel, opts: LlamaGgufOp
     const matrix = shape.length >= 2 && !name.endsWith('_norm.weight');
     if (matrix && kind === 'Q8_0' && shape[shape.length - 1] % 32 === 0) {
       tensors.push({ name, ne, type: GGML_TYPE.Q8_0, data: quantizeQ8_0(values) });
+    } else if (matrix && kind === 'Q4_0' && shape[shape.length - 1] % 32 === 0) {
+      tensors.push({ name, ne, type: GGML_TYPE.Q4_0, data: quantizeQ4_0(values) });
     } else if (matrix && kind !== 'F32') {
-      // F16 requested, or Q8_0 impossible (gguf-py raises QuantError and convert falls back to F16).
+      // F16 requested, or a block type impossible (gguf-py raises QuantError and convert falls back to F16).
       tensors.push({ name, ne, type: GGML_TYPE.F16, data: encodeValues('F16', values) });
     } else {
       tensors.push({ name, ne, type: GGML_TYPE.F32, data: encodeValues('F32', values) });
@@ -203,7 +234,7 @@ export function writeLlamaGguf(file: string, model: TinyModel, opts: LlamaGgufOp
     add('output.weight', shapeOf('lm_head.weight'), hf('lm_head.weight'));
   }
 
-  const fileType = { F32: 0, F16: 1, Q8_0: 7 }[kind];
+  const fileType = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 }[kind];
   const kv: [string, KvValue][] = [
     ['general.architecture', str('llama')],
     ['general.type', str('model')],

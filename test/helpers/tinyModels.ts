@@ -259,5 +259,5 @@ export function tensorOf(model: TinyModel, name: string): TinyTensor {
   return t;
 }
 
-export { TORCH_DTYPE, writeHfFolder, writeLlamaGguf, ggufPermute, ggufUnpermute, quantizeQ8_0 } from './tinyModelFiles';
+export { TORCH_DTYPE, writeHfFolder, writeLlamaGguf, ggufPermute, ggufUnpermute, quantizeQ4_0, quantizeQ8_0 } from './tinyModelFiles';
 export type { HfFolderOptions, GgufTokenizer, LlamaGgufOptions } from './tinyModelFiles';

@@ -8,10 +8,11 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { openSource } from '../../src/formats/open';
+import { dequantize, ggmlType } from '../../src/formats/ggmlQuants';
 import { f16Bits, tempDir } from '../helpers/binaryWriters';
 import { ropeInvFreq, ropeScalingOf } from '../helpers/refBlocks';
 import {
-  ggufPermute, ggufUnpermute, halfValue, makeTinyModel, quantizeQ8_0, roundModel, roundToDtype, tensorOf, writeHfFolder, writeLlamaGguf, type Arch,
+  ggufPermute, ggufUnpermute, halfValue, makeTinyModel, quantizeQ4_0, quantizeQ8_0, roundModel, roundToDtype, tensorOf, writeHfFolder, writeLlamaGguf, type Arch,
 } from '../helpers/tinyModels';
 
 const ARCHS: Arch[] = ['gpt2', 'llama', 'mistral', 'qwen2', 'gemma', 'gpt_neox'];
@@ -104,6 +105,30 @@ describe('model reference: tiny model files', () => {
     assert.strictEqual(view.getUint16(34, true), 0);
     assert.ok(bytes.subarray(36).every((b) => b === 0));
     assert.throws(() => quantizeQ8_0([1, 2, 3]), /whole blocks/);
+  });
+
+  it('Q4_0 blocks are an f16 scale (the signed value of largest magnitude)/-8 and 32 nibbles, worked by hand', () => {
+    // block 1: max -8, d = 1, q = min(15, trunc(x + 8.5)); block 2: max 4, d = -0.5, q = trunc(-2x + 8.5)
+    const values = new Array<number>(64).fill(0);
+    values.splice(0, 5, -8, 4, 1, -1.2, 7.9);
+    values[16] = 2;
+    values.splice(32, 2, 4, -2);
+    const bytes = quantizeQ4_0(values);
+    assert.strictEqual(bytes.length, 36);
+    const view = new DataView(bytes.buffer);
+    assert.strictEqual(view.getUint16(0, true), f16Bits(1));
+    // low nibble: value j, high nibble: value 16 + j (q 8 for the zeros)
+    assert.deepStrictEqual(Array.from(bytes.subarray(2, 7)), [0 | (10 << 4), 12 | (8 << 4), 9 | (8 << 4), 7 | (8 << 4), 15 | (8 << 4)]);
+    assert.ok(bytes.subarray(7, 18).every((b) => b === (8 | (8 << 4))));
+    assert.strictEqual(view.getUint16(18, true), f16Bits(-0.5));
+    assert.deepStrictEqual([bytes[20] & 15, bytes[21] & 15, bytes[22] & 15], [0, 12, 8]);
+    // and the reader decodes (q - 8) · d: -8, 4, 1, -1, 7 (7.9 clipped), 2 / 4, -2, 0
+    const out = new Float32Array(64);
+    dequantize(ggmlType(2) as NonNullable<ReturnType<typeof ggmlType>>, bytes, out);
+    assert.deepStrictEqual(Array.from(out.subarray(0, 5)), [-8, 4, 1, -1, 7]);
+    assert.strictEqual(out[16], 2);
+    assert.deepStrictEqual(Array.from(out.subarray(32, 35)), [4, -2, -0]); // 0 · (-0.5)
+    assert.throws(() => quantizeQ4_0([1, 2, 3]), /whole blocks/);
   });
 
   it('a llama GGUF reads back: llama.cpp names, reversed ne, permuted q/k, llama.* and tokenizer metadata', async () => {

@@ -137,7 +137,7 @@ describe('trained sample models (issue 13)', function () {
     });
   }
 
-  it('the GGUF copies of the LLaMA sample score as the folder: F16 the same, Q8_0 within 1%', () => {
+  it('the GGUF copies of the LLaMA sample score as the folder: F16 the same, Q8_0 and Q4_0 within 1%', () => {
     const file = heldOutFiles().find((f) => path.basename(f).startsWith('moby-dick-')) as string;
     const folder = score(path.join(SAMPLES, 'llama-english'), file);
     const f16 = score(path.join(SAMPLES, 'llama-english-f16.gguf'), file);
@@ -146,10 +146,15 @@ describe('trained sample models (issue 13)', function () {
     assert.ok(Math.abs(f16.meanLoss - folder.meanLoss) < 1e-4, `F16 ${f16.meanLoss} vs ${folder.meanLoss}`);
     assert.ok(Math.abs(q8.meanLoss - folder.meanLoss) < 0.01 * folder.meanLoss, `Q8_0 ${q8.meanLoss} vs ${folder.meanLoss}`);
     assert.notStrictEqual(q8.meanLoss, folder.meanLoss, 'Q8_0 really is quantised');
-    const r = runCli('inspect', path.join(SAMPLES, 'llama-english-q8_0.gguf'), '--json', '--no-stats');
-    assert.strictEqual(r.code, 0, r.stderr);
-    const types = new Set(JSON.parse(r.stdout).tensors.map((t: { dtype: string }) => t.dtype));
-    assert.ok(types.has('Q8_0'), [...types].join(', '));
+    const q4 = score(path.join(SAMPLES, 'llama-english-q4_0.gguf'), file);
+    assert.ok(Math.abs(q4.meanLoss - folder.meanLoss) < 0.01 * folder.meanLoss, `Q4_0 ${q4.meanLoss} vs ${folder.meanLoss}`);
+    assert.ok(Math.abs(q4.meanLoss - folder.meanLoss) > Math.abs(q8.meanLoss - folder.meanLoss), `4 bits move the loss more than 8: Q4_0 ${q4.meanLoss}, Q8_0 ${q8.meanLoss}, F16 ${folder.meanLoss}`);
+    for (const [name, dtype] of [['llama-english-q8_0.gguf', 'Q8_0'], ['llama-english-q4_0.gguf', 'Q4_0']]) {
+      const r = runCli('inspect', path.join(SAMPLES, name), '--json', '--no-stats');
+      assert.strictEqual(r.code, 0, r.stderr);
+      const types = new Set(JSON.parse(r.stdout).tensors.map((t: { dtype: string }) => t.dtype));
+      assert.ok(types.has(dtype), `${name}: ${[...types].join(', ')}`);
+    }
   });
 
   it('all samples together fit in 32 MB', () => {
