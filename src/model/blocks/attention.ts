@@ -35,6 +35,8 @@ export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Arra
   const vh = new Float32Array(T * hd);
   const scores = new Float32Array(T * T);
   const oh = new Float32Array(T * hd);
+  /** A row's exp(score - max), each computed once (in float64, rounded once when divided). */
+  const weights = new Float64Array(T);
   for (let seq = 0; seq < sequences; seq++) {
     const base = seq * T;
     for (let kvh = 0; kvh < kvHeads; kvh++) {
@@ -57,8 +59,8 @@ export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Arra
           let max = -Infinity;
           for (let j = first; j <= i; j++) if (scores[row + j] > max) max = scores[row + j];
           let sum = 0;
-          for (let j = first; j <= i; j++) sum += Math.exp((scores[row + j] - max) * scale);
-          for (let j = 0; j < T; j++) scores[row + j] = j >= first && j <= i ? Math.exp((scores[row + j] - max) * scale) / sum : 0;
+          for (let j = first; j <= i; j++) sum += weights[j] = Math.exp((scores[row + j] - max) * scale);
+          for (let j = 0; j < T; j++) scores[row + j] = j >= first && j <= i ? weights[j] / sum : 0;
         }
         gemm(scores, vh, T, T, hd, oh);
         for (let i = 0; i < T; i++) out.set(oh.subarray(i * hd, (i + 1) * hd), (base + i) * qWidth + h * hd);
