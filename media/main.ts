@@ -10,12 +10,14 @@
  * host can select a token and unit as a click would (`select`) and scroll to the next-token box
  * (`reveal`): the walkthrough's "Open a neuron" and "Ablate it". A comparison of two checkpoints
  * (`compare`) replaces the run's sections with the compare view (compareView.ts, data-view="compare")
- * until the next run.
+ * until the next run; a comparison of their weights alone (`compareWeights`) with the weights view
+ * (compareWeightsView.ts, data-view="compare-weights", data-compare-tensors).
  */
-import type { CompareHeatmaps, CompareView as CompareData, HostToWebview, NeuronView, PanelState, RunView, UnitSort } from '../src/protocol/webview';
+import type { CompareHeatmaps, CompareView as CompareData, CompareWeightsView as CompareWeightsData, HostToWebview, NeuronView, PanelState, RunView, UnitSort } from '../src/protocol/webview';
 import { AblationRow, toggleUnit } from './ablation';
 import { Charts } from './charts';
 import { CompareView } from './compareView';
+import { CompareWeightsView } from './compareWeightsView';
 import { Controls } from './controls';
 import { chartBox, chartExport, fmt, h, pct, section } from './dom';
 import { Heatmap } from './heatmap';
@@ -124,6 +126,10 @@ const compareView = new CompareView(theme, {
   again: (text, swap) => post({ type: 'compareAgain', text, swap }),
   exportJson: () => post({ type: 'exportCompare' }),
 });
+const weightsView = new CompareWeightsView(theme, {
+  swap: () => post({ type: 'swapWeights' }),
+  exportJson: () => post({ type: 'exportCompare' }),
+});
 const placeholder = h('p', { class: 'placeholder' }, 'Waiting for the extension…');
 app.replaceChildren(h('header', {}, title, meta), controls.element, status, banner, warnings, placeholder, body);
 
@@ -192,18 +198,24 @@ function sameRequest(a: PanelState['request'], b: RunView['request']): boolean {
  * Shows the run's sections or the compare view, and the <body> attributes of the one shown. The
  * compare view is in the document only while shown, so a run's page holds one heatmap, as before.
  */
-function showView(view: 'run' | 'compare'): void {
+function showView(view: 'run' | 'compare' | 'compare-weights'): void {
   const d = document.body.dataset;
   d.view = view;
   body.hidden = view !== 'run';
   controls.element.hidden = view !== 'run';
   compareView.element.hidden = view !== 'compare';
-  if (view === 'run') {
+  weightsView.element.hidden = view !== 'compare-weights';
+  if (view !== 'compare') {
     compareView.element.remove();
     for (const k of ['compareBlocks', 'compareLayer', 'heatmaps']) delete d[k];
-    return;
   }
-  if (!compareView.element.isConnected) app.append(compareView.element);
+  if (view !== 'compare-weights') {
+    weightsView.element.remove();
+    delete d.compareTensors;
+  }
+  if (view === 'run') return;
+  const shown = view === 'compare' ? compareView.element : weightsView.element;
+  if (!shown.isConnected) app.append(shown);
   markModel(undefined);
   for (const k of ['layer', 'tokens', 'activation']) delete d[k];
 }
@@ -264,6 +276,31 @@ function showRun(r: RunView): void {
       document.body.dataset.activation = r.activation;
       markModel(r.model);
       post({ type: 'rendered', layer: r.layer.id, tokens: r.tokens.length, nonBlank, ms: performance.now() - started });
+    }),
+  );
+}
+
+function showCompareWeights(v: CompareWeightsData): void {
+  const started = performance.now();
+  document.body.dataset.ready = 'false';
+  run = undefined;
+  neuronCard.clear();
+  banner.hidden = true;
+  placeholder.hidden = true;
+  showView('compare-weights');
+  title.textContent = `Compare weights · ${v.nameA} ↔ ${v.nameB}`;
+  const tensors = v.layers.reduce((n, l) => n + l.tensors.length, 0);
+  meta.textContent = `A: ${v.nameA} · B: ${v.nameB} · ${v.layers.length} blocks · ${tensors} FFN matrices · nothing run`;
+  warnings.hidden = true;
+  weightsView.show(v);
+  // a restart restores this comparison
+  state = { compare: v.request };
+  saveState(state);
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => {
+      document.body.dataset.ready = 'true';
+      document.body.dataset.compareTensors = String(tensors);
+      post({ type: 'compareRendered', id: v.id, layer: null, nonBlank: [], ms: performance.now() - started });
     }),
   );
 }
@@ -372,6 +409,10 @@ function receive(msg: HostToWebview): void {
     case 'compareHeatmaps':
       showCompareHeatmaps(msg.heatmaps);
       return;
+    case 'compareWeights':
+      status.textContent = '';
+      showCompareWeights(msg.compare);
+      return;
     default: {
       const never: never = msg;
       void never;
@@ -394,6 +435,7 @@ watchTheme((t) => {
   heatmap.setTheme(t);
   neuronCard.setTheme(t);
   compareView.setTheme(t);
+  weightsView.setTheme(t);
 });
 
 post({ type: 'ready' });

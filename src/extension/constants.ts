@@ -22,6 +22,7 @@ export const Commands = {
   scanWorkspace: 'ffnLens.scanWorkspace',
   /** Two checkpoints of one model on the same text, side by side in the panel (the explorer passes `(uri, uris[])`). */
   compareCheckpoints: 'ffnLens.compareCheckpoints',
+  compareWeights: 'ffnLens.compareWeights',
   /** Internal (hidden from the palette): a summary of what the panel was sent, for tests. */
   lastRun: 'ffnLens._lastRun',
   /** Opens the first-run walkthrough (also what the first run in the samples folder does). */

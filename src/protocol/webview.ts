@@ -6,7 +6,7 @@
  */
 import { ACTIVATIONS, ActivationName } from '../core/types';
 import type { ScanExample } from '../model/scan';
-import type { LayerComparison } from './compare';
+import type { LayerComparison, TensorComparison } from './compare';
 import type { InputSpec } from './run';
 
 /** Re-exported so the webview imports only from the protocol. */
@@ -36,11 +36,28 @@ export interface ComparePanelRequest {
   /** The two checkpoints' paths on disk (a folder, a .gguf or a .safetensors). */
   modelA: string;
   modelB: string;
+  /** The text both ran ('' for a comparison of the weights alone). */
   text: string;
+  /** The FFN weights alone (`compare --weights`), nothing run. */
+  weights?: true;
   /** K of the top-K overlap. */
   top: number;
   /** The blocks compared (undefined: all). */
   layers?: number[];
+}
+
+/** Two checkpoints' FFN matrices set side by side without running anything (`ffn-lens compare --weights`). */
+export interface CompareWeightsView {
+  /** Which comparison of this panel it is (shared with CompareView's ids). */
+  id: number;
+  nameA: string;
+  nameB: string;
+  /** Units listed per matrix. */
+  top: number;
+  /** Per compared block, each FFN matrix: ‖B − A‖_F / ‖A‖_F and the units that moved most. */
+  layers: { layer: number; tensors: TensorComparison[] }[];
+  /** What to compare again when the panel is restored after a restart. */
+  request: ComparePanelRequest;
 }
 
 /** Longest prompt the panel sends (characters). */
@@ -255,6 +272,8 @@ export type HostToWebview =
   | { type: 'empty'; message: string }
   /** A comparison of two checkpoints finished: show the compare view instead of a run. */
   | { type: 'compare'; compare: CompareView }
+  /** Replaces whatever the panel shows with a comparison of two checkpoints' weights. */
+  | { type: 'compareWeights'; compare: CompareWeightsView }
   /** The heatmaps of a compared block the webview asked for. */
   | { type: 'compareHeatmaps'; heatmaps: CompareHeatmaps };
 
@@ -300,6 +319,8 @@ export type WebviewToHost =
   | { type: 'compareLayer'; layer: number; sort: CompareSort; start: number; end: number }
   /** The compare view: compare the same two checkpoints again on `text` (`swap`: B becomes the reference). */
   | { type: 'compareAgain'; text: string; swap: boolean }
+  /** The weights view: compare again with A and B swapped. */
+  | { type: 'swapWeights' }
   /** The compare view: save the comparison as JSON (the document of `ffn-lens compare --json`) through a save dialog. */
   | { type: 'exportCompare' }
   /** Comparison `id` is drawn: its overview (`layer` null), or a block's heatmaps (A, B, B − A: which hold more than the background). */
@@ -406,6 +427,7 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
     case 'compareAgain':
       return isStr(raw.text, MAX_PROMPT_CHARS) && raw.text.length > 0 && typeof raw.swap === 'boolean' ? { type, text: raw.text, swap: raw.swap } : undefined;
     case 'exportCompare':
+    case 'swapWeights':
       return { type };
     case 'compareRendered':
       if (!isInt(raw.id, 0, Number.MAX_SAFE_INTEGER) || (raw.layer !== null && !isInt(raw.layer, 0, 1 << 16))) return undefined;
@@ -457,8 +479,11 @@ export function parsePanelRequest(raw: unknown): PanelRequest | undefined {
 /** A restored compare view's state, validated (it comes back from the webview). */
 export function parseComparePanelRequest(raw: unknown): ComparePanelRequest | undefined {
   if (!isObj(raw) || !isStr(raw.modelA) || !isStr(raw.modelB) || !raw.modelA || !raw.modelB) return undefined;
-  if (!isStr(raw.text, MAX_PROMPT_CHARS) || !raw.text || !isInt(raw.top, 1, 1 << 16)) return undefined;
-  const req: ComparePanelRequest = { modelA: raw.modelA, modelB: raw.modelB, text: raw.text, top: raw.top };
+  if (raw.weights !== undefined && raw.weights !== true) return undefined;
+  const weights = raw.weights === true;
+  if (!isStr(raw.text, MAX_PROMPT_CHARS) || (!weights && !raw.text) || !isInt(raw.top, 1, 1 << 16)) return undefined;
+  const req: ComparePanelRequest = { modelA: raw.modelA, modelB: raw.modelB, text: weights ? '' : raw.text, top: raw.top };
+  if (weights) req.weights = true;
   if (raw.layers !== undefined) {
     if (!Array.isArray(raw.layers) || raw.layers.length === 0 || raw.layers.length > 1 << 12 || !raw.layers.every((l) => isInt(l, 0, 1 << 16))) return undefined;
     req.layers = raw.layers as number[];

@@ -6,7 +6,7 @@
 // Then the case the issue names first, on the shipped trained sample: samples/llama-english (HF
 // folder, F16) against its own Q8_0 and Q4_0 GGUF copies (interleaved RoPE q/k, quantised blocks).
 // `npm run test:e2e -- --docs-screenshots` writes docs/screenshots/compare-panel.png and
-// compare-heatmaps.png from the Q4_0 pair.
+// compare-heatmaps.png from the Q4_0 pair, and compare-weights.png (Compare Checkpoint Weights).
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -211,5 +211,28 @@ describe('FFN Lens: compare the trained LLaMA sample with its Q8_0 and Q4_0 GGUF
     assert.match(await frame.locator('header h1').innerText(), pairTitle('llama-english', 'llama-english-q4_0.gguf'));
     const m = await measures(frame);
     assert.ok(m.errors.every(([mean], b) => mean > q8.means[b] && mean < 0.3), `the Q4_0 errors again: ${m.errors.map(([x]) => x).join(', ')}`);
+  });
+
+  it('Compare Checkpoint Weights on the same pair: every FFN matrix of every block moved, nothing run', async () => {
+    await explorerRow('llama-english').click();
+    await explorerRow('llama-english-q4_0.gguf').click({ modifiers: ['Control'] });
+    await chooseExplorerMenu('llama-english-q4_0.gguf', 'Compare Checkpoint Weights');
+    const title = pairTitle('llama-english', 'llama-english-q4_0.gguf');
+    const frame = await webviewFrame(async (f) => {
+      if ((await f.locator('body[data-ready="true"][data-view="compare-weights"][data-compare-tensors="12"]').count()) === 0) return false;
+      return title.test(await f.locator('header h1').innerText({ timeout: 1000 }));
+    }, 120_000);
+    const rows = frame.getByRole('table', { name: 'matrices compared' }).locator('tbody tr');
+    assert.strictEqual(await rows.count(), 12, '4 blocks x gate, up, down');
+    for (let i = 0; i < 12; i++) {
+      const role = await rows.nth(i).getAttribute('data-role');
+      const rel = Number(await rows.nth(i).locator('td.relative').innerText());
+      // Q4_0: 4 bits with a scale per 32 weights; every matrix moved by some percent
+      assert.ok(rel > 0.01 && rel < 0.3, `block ${await rows.nth(i).getAttribute('data-block')} ${role}: ${rel}`);
+      assert.match(await rows.nth(i).locator('td.changed').innerText(), /^#\d+ \(/);
+    }
+    assert.match(await frame.locator('.compare-weights-worst').innerText(), /^12 of 12 matrices changed; the most: block \d (gate|up|down)/);
+    assert.ok((await colours(frame.locator('#compare-weights-blocks canvas'))) > 2, 'the bars are drawn');
+    await screenshot('compare-weights', { docs: true });
   });
 });

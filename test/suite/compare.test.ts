@@ -3,15 +3,16 @@
 // (through `_lastRun`) is what the pipeline gives when the test runs it in-process on the same
 // files; a checkpoint against itself shows zero errors and a blank difference heatmap; a pair
 // without a shared vocabulary gets one clean error and leaves the panel as it was; the next run
-// takes the panel back from the comparison.
+// takes the panel back from the comparison. Compare Checkpoint Weights shows the FFN matrices of
+// the same pair as the pipeline compares them, nothing run.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { CompareOutcome } from '../../src/extension/commands/compareCheckpoints';
+import type { CompareOutcome, WeightsOutcome } from '../../src/extension/commands/compareCheckpoints';
 import type { RunOutcome } from '../../src/extension/session';
 import { createGemmEngine } from '../../src/kernels';
-import { compareOnText } from '../../src/pipeline/compare';
+import { compareOnText, compareWeights as compareWeightsInProcess } from '../../src/pipeline/compare';
 import type { CompareResult } from '../../src/protocol/compare';
 import { byteBpeTokenizer } from '../helpers/byteBpe';
 import { makeTinyModel, writeHfFolder, writeLlamaGguf, type GgufTokenizer } from '../helpers/tinyModels';
@@ -161,6 +162,35 @@ describe('FFN Lens: Compare Checkpoints', function () {
     const r = await lastRun();
     assert.strictEqual(r.panel?.showing, 'compare');
     assert.strictEqual(r.compare?.kl, 0, 'the self-comparison is still shown');
+  });
+
+  it('Compare Checkpoint Weights: every FFN matrix as the pipeline compares it, nothing run; Swap; then text takes the panel back', async () => {
+    const [a, b] = [vscode.Uri.file(f32), vscode.Uri.file(q8)];
+    const out = await vscode.commands.executeCommand<WeightsOutcome>('ffnLens.compareWeights', a, [a, b], { top: 5 });
+    assert.ok(out?.ok, JSON.stringify(out));
+    await compareDrawn(null);
+    const r = await lastRun();
+    assert.strictEqual(r.panel?.showing, 'compare-weights');
+    assert.strictEqual(r.compare, null, 'the comparison on text is gone');
+    const got = r.compareWeights;
+    assert.ok(got, '_lastRun has the weights comparison');
+    assert.deepStrictEqual([got.modelA, got.modelB, got.blocks, got.tensors], [f32, q8, [0, 1, 2], 9]);
+    // the pipeline in this process on the same files: the matrix that moved most
+    const want = await compareWeightsInProcess({ modelA: f32, modelB: q8, top: 5 });
+    let worst = { layer: -1, role: '', relativeError: 0, unit: -1 };
+    for (const l of want.layers) for (const t of l.tensors) if (t.relativeError > worst.relativeError) worst = { layer: l.layer, role: t.role, relativeError: t.relativeError, unit: t.changed[0].index };
+    assert.ok(worst.relativeError > 1e-4, 'Q8_0 really differs');
+    assert.deepStrictEqual(got.worst, worst);
+    assert.deepStrictEqual([out.blocks, out.tensors, out.worst], [3, 9, worst.relativeError]);
+    // Swap: B becomes the reference
+    const swapped = await vscode.commands.executeCommand<WeightsOutcome>('ffnLens._panelMessage', { type: 'swapWeights' });
+    assert.ok(swapped?.ok, JSON.stringify(swapped));
+    const back = (await lastRun()).compareWeights;
+    assert.deepStrictEqual([back?.modelA, back?.modelB], [q8, f32]);
+    // a comparison on text replaces it
+    assert.ok((await compare(f32, q8))?.ok);
+    const after = await lastRun();
+    assert.deepStrictEqual([after.panel?.showing, after.compareWeights], ['compare', null]);
   });
 
   it('three selected items are refused; the next model run takes the panel back', async () => {

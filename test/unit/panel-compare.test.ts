@@ -5,8 +5,8 @@
  * the checks on what the compare view may post.
  */
 import * as assert from 'assert';
-import { buildCompareView, compareHeatmaps } from '../../src/extension/panel/comparePayload';
-import { compareDocument, type CompareResult, type LayerComparison } from '../../src/protocol/compare';
+import { buildCompareView, buildWeightsView, compareHeatmaps, summarizeWeights } from '../../src/extension/panel/comparePayload';
+import { compareDocument, type CompareResult, type LayerComparison, type TensorComparison, type WeightsCompareResult } from '../../src/protocol/compare';
 import { parseComparePanelRequest, parseWebviewMessage } from '../../src/protocol/webview';
 
 const layer = (l: number): LayerComparison => ({ layer: l, outputError: { mean: 0.1, max: 0.2 }, hiddenError: { mean: 0.3, max: 0.4 }, sparsityA: 0.5, sparsityB: 0.25, topOverlap: 0.75, changed: [{ index: 2, delta: -1 }] });
@@ -91,6 +91,24 @@ describe('panel: the compare view payload (issue 14)', () => {
     assert.strictEqual(parseWebviewMessage({ type: 'compareRendered', layer: null, nonBlank: [], ms: 3 }), undefined, 'which comparison');
     assert.strictEqual(parseWebviewMessage({ type: 'compareRendered', id: 2, layer: 0, nonBlank: [true, true, true, true], ms: 3 }), undefined);
     assert.strictEqual(parseWebviewMessage({ type: 'compareRendered', id: 2, layer: 0, nonBlank: [1], ms: 3 }), undefined);
+  });
+
+  it('the weights view carries the matrices, the worst of them, and what to compare again', () => {
+    const t = (role: 'gate' | 'up' | 'down', relativeError: number, unit: number): TensorComparison => ({ role, nameA: `${role}.a`, nameB: `${role}.b`, relativeError, changed: [{ index: unit, relative: 2 * relativeError }] });
+    const r: WeightsCompareResult = { modelA: '/m/a', modelB: '/m/b', layers: [{ layer: 0, tensors: [t('gate', 0, 1), t('up', 0, 2), t('down', 0, 3)] }, { layer: 3, tensors: [t('gate', 0.25, 7), t('up', 0.5, 9), t('down', 0.125, 4)] }] };
+    const v = buildWeightsView(r, { nameA: 'a', nameB: 'b', top: 5, layers: [0, 3] }, 4);
+    assert.deepStrictEqual([v.id, v.nameA, v.nameB, v.top, v.layers], [4, 'a', 'b', 5, r.layers]);
+    assert.deepStrictEqual(v.request, { modelA: '/m/a', modelB: '/m/b', text: '', weights: true, top: 5, layers: [0, 3] });
+    assert.deepStrictEqual(parseComparePanelRequest(JSON.parse(JSON.stringify(v.request))), v.request, 'it comes back from the webview as it went');
+    assert.deepStrictEqual(summarizeWeights(v, r), { nameA: 'a', nameB: 'b', modelA: '/m/a', modelB: '/m/b', blocks: [0, 3], tensors: 6, worst: { layer: 3, role: 'up', relativeError: 0.5, unit: 9 } });
+    // nothing moved: no worst
+    const same: WeightsCompareResult = { ...r, layers: [r.layers[0]] };
+    assert.strictEqual(summarizeWeights(buildWeightsView(same, { nameA: 'a', nameB: 'b', top: 5 }), same).worst, null);
+    // the weights view's own message, and what a restored weights state may hold
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'swapWeights', extra: 1 }), { type: 'swapWeights' });
+    assert.strictEqual(parseComparePanelRequest({ modelA: '/a', modelB: '/b', text: '', weights: false, top: 5 }), undefined);
+    assert.strictEqual(parseComparePanelRequest({ modelA: '/a', modelB: '/b', text: '', top: 5 }), undefined, 'text is needed unless weights');
+    assert.deepStrictEqual(parseComparePanelRequest({ modelA: '/a', modelB: '/b', text: 'ignored', weights: true, top: 5 }), { modelA: '/a', modelB: '/b', text: '', weights: true, top: 5 });
   });
 
   it('the view carries what to compare again after a restart; the state that comes back is checked', () => {

@@ -6,6 +6,7 @@
  * (optional): the explorer's `(uri, uris[])` with two items selected, then `{text, layers, top,
  * signal}`. Without two: an open dialog for each missing one; without `text`, an input box. A pair
  * that cannot be compared (another vocabulary, another shape) gets the pipeline's one-line message.
+ * FFN Lens: Compare Checkpoint Weights does the same for the FFN matrices alone, nothing run.
  */
 import * as vscode from 'vscode';
 import { describeError, isFfnLensError } from '../../core/errors';
@@ -34,6 +35,10 @@ export interface CompareCommandOptions {
 /** What a comparison came to; the command returns it so tests can check without notifications. */
 export type CompareOutcome =
   | { ok: true; blocks: number; tokens: number; kl: number }
+  | { ok: false; cancelled: boolean; error: string };
+/** What a comparison of the weights came to: blocks, matrices, the largest relative difference. */
+export type WeightsOutcome =
+  | { ok: true; weights: true; blocks: number; tensors: number; worst: number }
   | { ok: false; cancelled: boolean; error: string };
 
 const MB = 1024 * 1024;
@@ -106,8 +111,27 @@ export async function compareCheckpoints(deps: CommandDeps, first?: unknown, all
   return runComparison(deps, pair, text.slice(0, MAX_PROMPT_CHARS), o);
 }
 
-/** Compares `pair` on `text` in the worker and shows the result in the panel. */
-async function runComparison(deps: CommandDeps, pair: [vscode.Uri, vscode.Uri], text: string, o: CompareCommandOptions): Promise<CompareOutcome> {
+/** What every comparison needs of the worker: the pair's local paths, a client, the progress and the cancel. */
+interface Job {
+  modelA: string;
+  modelB: string;
+  signal: AbortSignal;
+  onProgress: (p: Progress) => void;
+}
+
+/**
+ * Runs `work` on `pair` in the worker under a cancellable progress notification (a new comparison
+ * cancels the one in flight), then `show`s its result; errors become one notification and a
+ * `{ok: false}` outcome.
+ */
+async function inWorker<T, O>(
+  deps: CommandDeps,
+  pair: [vscode.Uri, vscode.Uri],
+  o: CompareCommandOptions,
+  verb: string,
+  work: (client: Awaited<ReturnType<typeof computeClient>>, job: Job) => Promise<T>,
+  show: (result: T, names: { nameA: string; nameB: string }) => O,
+): Promise<O | { ok: false; cancelled: boolean; error: string }> {
   inflight?.abort();
   const controller = new AbortController();
   inflight = controller;
@@ -117,15 +141,14 @@ async function runComparison(deps: CommandDeps, pair: [vscode.Uri, vscode.Uri], 
   }
   const [nameA, nameB] = pair.map(displayName);
   const what = `${nameA} with ${nameB}`;
-  const top = o.top ?? COMPARE_TOP;
   const s = deps.settings.current;
-  FfnPanel.instance?.setCompareBusy(`Comparing ${what}…`);
+  FfnPanel.instance?.setCompareBusy(`${verb} ${what}…`);
   try {
     // folders must be on disk; a single file elsewhere is copied (up to the memory budget)
     const [modelA, modelB] = await Promise.all(pair.map((u) => (u.scheme === 'file' ? u.fsPath : localPath(u, s.memoryBudgetMB * MB))));
     const client = await computeClient(deps.context);
     const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `FFN Lens: comparing ${what}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: `FFN Lens: ${verb.toLowerCase()} ${what}`, cancellable: true },
       (progress, token) => {
         token.onCancellationRequested(() => controller.abort());
         let reported = 0;
@@ -134,16 +157,11 @@ async function runComparison(deps: CommandDeps, pair: [vscode.Uri, vscode.Uri], 
           progress.report({ message: p.message, increment: 100 * (fraction - reported) });
           reported = fraction;
         };
-        const request = { modelA, modelB, input: { kind: 'text' as const, text }, layers: o.layers, top, truncate: true, threshold: s.sparsityThreshold, keepHidden: true, hiddenBudgetBytes: s.memoryBudgetMB * MB };
-        return client.compare(request, { signal: controller.signal, onProgress });
+        return work(client, { modelA, modelB, signal: controller.signal, onProgress });
       },
     );
     if (controller.signal.aborted) return { ok: false, cancelled: true, error: 'cancelled' };
-    FfnPanel.createOrShow(deps.context.extensionUri, deps.session).showComparison(result, { nameA, nameB, text, top, layers: o.layers });
-    const worst = result.layers.reduce((m, l) => Math.max(m, l.outputError.mean), 0);
-    log().info(`compared ${result.modelA} with ${result.modelB} on ${result.tokenIds.length} tokens: ${result.layers.length} blocks, worst mean FFN output error ${worst.toPrecision(3)}, KL ${result.kl.toPrecision(3)} nats`);
-    for (const w of result.warnings) log().warn(w);
-    return { ok: true, blocks: result.layers.length, tokens: result.tokenIds.length, kl: result.kl };
+    return show(result, { nameA, nameB });
   } catch (e) {
     if (controller.signal.aborted || (isFfnLensError(e) && e.kind === 'cancelled')) {
       log().info(`comparison of ${what} cancelled`);
@@ -159,4 +177,68 @@ async function runComparison(deps: CommandDeps, pair: [vscode.Uri, vscode.Uri], 
       FfnPanel.instance?.setCompareBusy(null);
     }
   }
+}
+
+/** Compares `pair` on `text` in the worker and shows the result in the panel. */
+function runComparison(deps: CommandDeps, pair: [vscode.Uri, vscode.Uri], text: string, o: CompareCommandOptions): Promise<CompareOutcome> {
+  const top = o.top ?? COMPARE_TOP;
+  const s = deps.settings.current;
+  return inWorker(
+    deps,
+    pair,
+    o,
+    'Comparing',
+    (client, job) =>
+      client.compare(
+        {
+          modelA: job.modelA,
+          modelB: job.modelB,
+          input: { kind: 'text', text },
+          layers: o.layers,
+          top,
+          truncate: true,
+          threshold: s.sparsityThreshold,
+          keepHidden: true,
+          hiddenBudgetBytes: s.memoryBudgetMB * MB,
+        },
+        { signal: job.signal, onProgress: job.onProgress },
+      ),
+    (result, names) => {
+      FfnPanel.createOrShow(deps.context.extensionUri, deps.session).showComparison(result, { ...names, text, top, layers: o.layers });
+      const worst = result.layers.reduce((m, l) => Math.max(m, l.outputError.mean), 0);
+      log().info(`compared ${result.modelA} with ${result.modelB} on ${result.tokenIds.length} tokens: ${result.layers.length} blocks, worst mean FFN output error ${worst.toPrecision(3)}, KL ${result.kl.toPrecision(3)} nats`);
+      for (const w of result.warnings) log().warn(w);
+      return { ok: true as const, blocks: result.layers.length, tokens: result.tokenIds.length, kl: result.kl };
+    },
+  );
+}
+
+/**
+ * FFN Lens: Compare Checkpoint Weights: the same pair (explorer selection or dialogs), nothing run:
+ * each FFN matrix of B against A's, read a matrix of each at a time (`ffn-lens compare --weights`).
+ * Options: `{layers, top, signal}`.
+ */
+export async function compareWeights(deps: CommandDeps, first?: unknown, all?: unknown, optionsArg?: unknown): Promise<WeightsOutcome | undefined> {
+  const o = options(optionsArg ?? (Array.isArray(all) ? undefined : all));
+  const pair = await choosePair(first, all);
+  if (typeof pair === 'string') {
+    void vscode.window.showErrorMessage(`FFN Lens: ${pair}.`);
+    return { ok: false, cancelled: false, error: pair };
+  }
+  if (!pair) return undefined;
+  const top = o.top ?? COMPARE_TOP;
+  return inWorker(
+    deps,
+    pair,
+    o,
+    'Comparing the weights of',
+    (client, job) => client.compareWeights({ modelA: job.modelA, modelB: job.modelB, layers: o.layers, top }, { signal: job.signal, onProgress: job.onProgress }),
+    (result, names) => {
+      FfnPanel.createOrShow(deps.context.extensionUri, deps.session).showWeightsComparison(result, { ...names, top, layers: o.layers });
+      const tensors = result.layers.flatMap((l) => l.tensors);
+      const worst = tensors.reduce((m, t) => Math.max(m, t.relativeError), 0);
+      log().info(`compared the weights of ${result.modelA} with ${result.modelB}: ${result.layers.length} blocks, ${tensors.length} matrices, largest relative difference ${worst.toPrecision(3)}`);
+      return { ok: true as const, weights: true as const, blocks: result.layers.length, tensors: tensors.length, worst };
+    },
+  );
 }

@@ -2,7 +2,7 @@
 import { Commands, CommandId } from '../constants';
 import { changeActivation } from './changeActivation';
 import { chooseInputs } from './chooseInputs';
-import { compareCheckpoints } from './compareCheckpoints';
+import { compareCheckpoints, compareWeights } from './compareCheckpoints';
 import type { CommandDeps } from './deps';
 import { explore } from './explore';
 import { exploreModel } from './exploreModel';
@@ -33,6 +33,7 @@ const HANDLERS: Record<CommandId, Handler> = {
   [Commands.traceSelection]: traceSelection,
   [Commands.scanWorkspace]: scanWorkspace,
   [Commands.compareCheckpoints]: compareCheckpoints,
+  [Commands.compareWeights]: compareWeights,
   [Commands.getStarted]: getStarted,
   [Commands.openSample]: openSample,
   [Commands.trySentence]: trySentence,

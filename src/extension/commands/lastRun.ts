@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import { FfnPanel, PanelReport } from '../panel/FfnPanel';
-import type { CompareSummary } from '../panel/comparePayload';
+import type { CompareSummary, WeightsSummary } from '../panel/comparePayload';
 import type { PanelRequest } from '../../protocol/webview';
 import type { CommandDeps } from './deps';
 
@@ -15,6 +15,8 @@ export interface LastRun {
   panel: PanelReport | null;
   /** The comparison the panel shows, when it shows one (also `panel.compare`). */
   compare: CompareSummary | null;
+  /** The comparison of weights alone the panel shows, when it shows one (also `panel.compareWeights`). */
+  compareWeights: WeightsSummary | null;
   /** Where workspace scans are kept (the extension's global storage). */
   scanStorage: string;
 }
@@ -26,6 +28,7 @@ export function lastRun(deps: CommandDeps): LastRun {
     layer: deps.session.result?.layer.id ?? null,
     panel,
     compare: panel?.compare ?? null,
+    compareWeights: panel?.compareWeights ?? null,
     scanStorage: path.join(deps.context.globalStorageUri.fsPath, 'scans'),
   };
 }

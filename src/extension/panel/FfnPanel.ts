@@ -16,10 +16,10 @@ import type { RunOutcome, Session } from '../session';
 import { localResourceRoots, panelHtml } from './html';
 import { describeError } from '../../core/errors';
 import type { ModelRunResult } from '../../protocol/model';
-import type { CompareResult } from '../../protocol/compare';
-import type { CompareOutcome } from '../commands/compareCheckpoints';
+import type { CompareResult, WeightsCompareResult } from '../../protocol/compare';
+import type { CompareOutcome, WeightsOutcome } from '../commands/compareCheckpoints';
 import { ComparePart, type CompareRendered } from './comparePart';
-import type { CompareLabels, CompareSummary } from './comparePayload';
+import type { CompareLabels, CompareSummary, WeightsSummary } from './comparePayload';
 import { computeClient } from '../compute';
 import { scanStore } from '../scanStore';
 import { isModelRun } from './modelPayload';
@@ -42,9 +42,11 @@ export interface PanelReport {
   /** That card as posted. */
   cardView?: NeuronCardView;
   /** What the panel shows now. */
-  showing: 'run' | 'compare';
+  showing: 'run' | 'compare' | 'compare-weights';
   /** The comparison on screen, summarised. */
   compare?: CompareSummary;
+  /** The comparison of weights alone the panel shows, when it shows one. */
+  compareWeights?: WeightsSummary;
   /** What the compare view reported drawing last. */
   compareRendered?: CompareRendered;
   /** The block whose heatmaps (A, B, B − A) were sent last, and their window. */
@@ -127,7 +129,14 @@ export class FfnPanel implements vscode.Disposable {
   /** Summary of what the webview was sent, for tests. */
   get state(): PanelReport {
     const c = this.compare;
-    return { ...this.report, showing: c.active ? 'compare' : 'run', compare: c.summary, compareRendered: c.rendered, compareHeatmaps: c.heatmaps };
+    return {
+      ...this.report,
+      showing: c.weightsSummary ? 'compare-weights' : c.active ? 'compare' : 'run',
+      compare: c.summary,
+      compareWeights: c.weightsSummary,
+      compareRendered: c.rendered,
+      compareHeatmaps: c.heatmaps,
+    };
   }
 
   /** Shows a comparison of two checkpoints in place of the run, until the next run. */
@@ -135,6 +144,13 @@ export class FfnPanel implements vscode.Disposable {
     this.panel.title = `${EXTENSION_NAME}: ${labels.nameA} ↔ ${labels.nameB}`;
     this.post({ type: 'busy', message: null });
     this.compare.show(result, labels);
+  }
+
+  /** Shows a comparison of two checkpoints' weights alone (it replaces the run or comparison on screen). */
+  showWeightsComparison(result: WeightsCompareResult, labels: Omit<CompareLabels, 'text'>): void {
+    this.panel.title = `${EXTENSION_NAME}: ${labels.nameA} ↔ ${labels.nameB} (weights)`;
+    this.post({ type: 'busy', message: null });
+    this.compare.showWeights(result, labels);
   }
 
   /** A comparison started (its message) or ended (null): the panel's status line says so. */
@@ -192,7 +208,7 @@ export class FfnPanel implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
-  private receive(raw: unknown): Promise<RunOutcome | CompareOutcome | undefined> | undefined {
+  private receive(raw: unknown): Promise<RunOutcome | CompareOutcome | WeightsOutcome | undefined> | undefined {
     const msg = parseWebviewMessage(raw);
     if (!msg) {
       this.report.rejected++;
@@ -203,12 +219,12 @@ export class FfnPanel implements vscode.Disposable {
   }
 
   /** A message as if the webview had posted it (the tests' `_panelMessage`); the run it starts, if any. */
-  async simulate(raw: unknown): Promise<RunOutcome | CompareOutcome | { ok: false; error: string } | undefined> {
+  async simulate(raw: unknown): Promise<RunOutcome | CompareOutcome | WeightsOutcome | { ok: false; error: string } | undefined> {
     const run = this.receive(raw);
     return run ? await run : parseWebviewMessage(raw) ? undefined : { ok: false, error: 'rejected' };
   }
 
-  private handle(msg: WebviewToHost): Promise<RunOutcome | CompareOutcome | undefined> | undefined {
+  private handle(msg: WebviewToHost): Promise<RunOutcome | CompareOutcome | WeightsOutcome | undefined> | undefined {
     const r = this.session.result;
     switch (msg.type) {
       case 'ready':
@@ -291,6 +307,7 @@ export class FfnPanel implements vscode.Disposable {
       case 'compareLayer':
       case 'compareAgain':
       case 'exportCompare':
+      case 'swapWeights':
       case 'compareRendered':
         return this.compare.handle(msg);
       default: {

@@ -4,17 +4,18 @@
  * and next tokens at once and a block's three heatmaps (A, B, B − A) when it asks, pooled to the
  * width it draws. It also answers the view's buttons: compare again on another text or with A and
  * B swapped (through the command, so progress and errors are the command's), and save as JSON.
+ * A comparison of the weights alone (`compare --weights`) is shown in its place the same way.
  */
 import * as vscode from 'vscode';
-import type { CompareResult } from '../../protocol/compare';
-import type { CompareView, HostToWebview, WebviewToHost } from '../../protocol/webview';
+import type { CompareResult, WeightsCompareResult } from '../../protocol/compare';
+import type { CompareView, CompareWeightsView, HostToWebview, WebviewToHost } from '../../protocol/webview';
 import { Commands } from '../constants';
-import type { CompareOutcome } from '../commands/compareCheckpoints';
-import { buildCompareView, compareHeatmaps, summarizeCompare, type CompareLabels, type CompareSummary } from './comparePayload';
-import { saveCompare } from './exports';
+import type { CompareOutcome, WeightsOutcome } from '../commands/compareCheckpoints';
+import { buildCompareView, buildWeightsView, compareHeatmaps, summarizeCompare, summarizeWeights, type CompareLabels, type CompareSummary, type WeightsSummary } from './comparePayload';
+import { saveCompare, saveWeightsCompare } from './exports';
 
 /** The webview's messages this part answers. */
-export type CompareMessage = Extract<WebviewToHost, { type: 'compareLayer' | 'compareAgain' | 'exportCompare' | 'compareRendered' }>;
+export type CompareMessage = Extract<WebviewToHost, { type: 'compareLayer' | 'compareAgain' | 'exportCompare' | 'swapWeights' | 'compareRendered' }>;
 
 /** What the compare view reported drawing, for `_lastRun`. */
 export interface CompareRendered {
@@ -28,6 +29,10 @@ export interface CompareRendered {
 
 export class ComparePart {
   private shown: { result: CompareResult; view: CompareView } | undefined;
+  /** A comparison of the weights alone, shown in place of `shown`. */
+  private shownWeights: { result: WeightsCompareResult; view: CompareWeightsView } | undefined;
+  /** The weights comparison posted last, summarised (undefined once something replaced it). */
+  weightsSummary: WeightsSummary | undefined;
   /** Comparisons shown so far: the id of the next. */
   private count = 0;
   /** The comparison posted last, summarised (undefined once a run replaced it). */
@@ -40,12 +45,13 @@ export class ComparePart {
 
   /** Whether the panel shows a comparison (rather than a run). */
   get active(): boolean {
-    return this.shown !== undefined;
+    return this.shown !== undefined || this.shownWeights !== undefined;
   }
 
   /** Shows `result` (its hidden activations are kept here until a run or another comparison replaces it). */
   show(result: CompareResult, labels: CompareLabels): void {
     const view = buildCompareView(result, labels, ++this.count);
+    this.clear();
     this.shown = { result, view };
     this.summary = summarizeCompare(view, result);
     this.rendered = undefined;
@@ -53,20 +59,32 @@ export class ComparePart {
     this.repost();
   }
 
+  /** Shows a comparison of the two checkpoints' weights alone. */
+  showWeights(result: WeightsCompareResult, labels: Omit<CompareLabels, 'text'>): void {
+    const view = buildWeightsView(result, labels, ++this.count);
+    this.clear();
+    this.shownWeights = { result, view };
+    this.weightsSummary = summarizeWeights(view, result);
+    this.repost();
+  }
+
   /** Posts the comparison again (the webview reloaded). */
   repost(): void {
     if (this.shown) this.post({ type: 'compare', compare: this.shown.view });
+    else if (this.shownWeights) this.post({ type: 'compareWeights', compare: this.shownWeights.view });
   }
 
-  /** A run replaced the comparison on screen. */
+  /** A run (or another comparison) replaced the comparison on screen. */
   clear(): void {
+    this.shownWeights = undefined;
+    this.weightsSummary = undefined;
     this.shown = undefined;
     this.summary = undefined;
     this.rendered = undefined;
     this.heatmaps = undefined;
   }
 
-  handle(msg: CompareMessage): Promise<CompareOutcome | undefined> | undefined {
+  handle(msg: CompareMessage): Promise<CompareOutcome | WeightsOutcome | undefined> | undefined {
     const shown = this.shown;
     switch (msg.type) {
       case 'compareLayer': {
@@ -85,8 +103,19 @@ export class ComparePart {
       }
       case 'exportCompare':
         if (shown) void saveCompare(shown.result);
+        else if (this.shownWeights) void saveWeightsCompare(this.shownWeights.result);
         return undefined;
+      case 'swapWeights': {
+        const w = this.shownWeights;
+        if (!w) return undefined;
+        const [a, b] = [vscode.Uri.file(w.result.modelA), vscode.Uri.file(w.result.modelB)];
+        return Promise.resolve(vscode.commands.executeCommand<WeightsOutcome | undefined>(Commands.compareWeights, b, [b, a], { top: w.view.top, layers: w.view.request.layers }));
+      }
       case 'compareRendered':
+        if (msg.id === this.shownWeights?.view.id) {
+          this.rendered = { overviewMs: msg.ms };
+          return undefined;
+        }
         if (msg.id !== shown?.view.id) return undefined; // about a comparison no longer shown
         this.rendered = msg.layer === null ? { ...this.rendered, overviewMs: msg.ms } : { ...this.rendered, layer: msg.layer, nonBlank: msg.nonBlank };
         return undefined;

@@ -1,10 +1,11 @@
 /**
  * From a CompareResult (every compared block's hidden activations of A and B, kept on the host) to
  * what the compare view draws: the per-block measures and next tokens at once, and a block's three
- * heatmaps (A, B, B − A) on demand, max-abs pooled like a run's. Pure functions, no `vscode` import.
+ * heatmaps (A, B, B − A) on demand, max-abs pooled like a run's; and a comparison of the weights
+ * alone (WeightsCompareResult) to the weights view. Pure functions, no `vscode` import.
  */
-import type { CompareResult, LayerComparison } from '../../protocol/compare';
-import type { CompareHeatmaps, CompareSort, CompareView } from '../../protocol/webview';
+import type { CompareResult, LayerComparison, WeightsCompareResult } from '../../protocol/compare';
+import type { CompareHeatmaps, CompareSort, CompareView, CompareWeightsView } from '../../protocol/webview';
 import { maxAbs, MAX_COLUMNS, pooledWindow } from './payload';
 
 /** What the view says about the two models and the text. */
@@ -125,4 +126,32 @@ export function summarizeCompare(v: CompareView, r: CompareResult): CompareSumma
     heatmapBlocks: r.hidden?.filter((h) => h !== null).length ?? 0,
     warnings: r.warnings,
   };
+}
+
+/** The weights view of comparison number `id` (the result as `ffn-lens compare --weights` computes it). */
+export function buildWeightsView(r: WeightsCompareResult, labels: Omit<CompareLabels, 'text'>, id = 0): CompareWeightsView {
+  const request: CompareWeightsView['request'] = { modelA: r.modelA, modelB: r.modelB, text: '', weights: true, top: labels.top, ...(labels.layers ? { layers: [...labels.layers] } : {}) };
+  return { id, nameA: labels.nameA, nameB: labels.nameB, top: labels.top, layers: r.layers, request };
+}
+
+/** A plain-JSON summary of a weights comparison the panel shows, for the `_lastRun` test command. */
+export interface WeightsSummary {
+  nameA: string;
+  nameB: string;
+  modelA: string;
+  modelB: string;
+  blocks: number[];
+  tensors: number;
+  /** The matrix that moved most (relative Frobenius difference), if any moved. */
+  worst: { layer: number; role: string; relativeError: number; unit: number | null } | null;
+}
+
+export function summarizeWeights(v: CompareWeightsView, r: WeightsCompareResult): WeightsSummary {
+  let worst: WeightsSummary['worst'] = null;
+  for (const l of r.layers) {
+    for (const t of l.tensors) {
+      if (t.relativeError > 0 && (!worst || t.relativeError > worst.relativeError)) worst = { layer: l.layer, role: t.role, relativeError: t.relativeError, unit: t.changed[0]?.index ?? null };
+    }
+  }
+  return { nameA: v.nameA, nameB: v.nameB, modelA: r.modelA, modelB: r.modelB, blocks: r.layers.map((l) => l.layer), tensors: r.layers.reduce((n, l) => n + l.tensors.length, 0), worst };
 }

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { neuronCsv, scanCsv } from '../../model/csv';
 import type { NeuronCard } from '../../model/neuron';
 import type { ScanResult } from '../../model/scan';
-import { compareDocument, type CompareResult } from '../../protocol/compare';
+import { compareDocument, type CompareResult, type WeightsCompareResult } from '../../protocol/compare';
 import { log } from '../log';
 
 async function saveAs(defaultName: string, filters: Record<string, string[]>, bytes: Uint8Array | string): Promise<vscode.Uri | undefined> {
@@ -31,6 +31,11 @@ export function saveScan(scan: ScanResult, format: 'json' | 'csv'): Promise<vsco
 /** The comparison as `ffn-lens compare --json` prints it. */
 export function saveCompare(r: CompareResult): Promise<vscode.Uri | undefined> {
   return saveAs('compare.json', { JSON: ['json'] }, JSON.stringify(compareDocument(r)));
+}
+
+/** A comparison of the weights alone, as `ffn-lens compare --weights --json` prints it. */
+export function saveWeightsCompare(r: WeightsCompareResult): Promise<vscode.Uri | undefined> {
+  return saveAs('compare-weights.json', { JSON: ['json'] }, JSON.stringify(r));
 }
 
 export function saveChart(name: string, png: string): Promise<vscode.Uri | undefined> {

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { parseComparePanelRequest, parsePanelRequest } from '../../protocol/webview';
-import type { CompareOutcome } from '../commands/compareCheckpoints';
+import type { CompareOutcome, WeightsOutcome } from '../commands/compareCheckpoints';
 import { Commands } from '../constants';
 import { log } from '../log';
 import type { Session } from '../session';
@@ -18,13 +18,15 @@ export function panelSerializer(context: vscode.ExtensionContext, session: Sessi
       const saved = state as { request?: unknown; compare?: unknown } | undefined;
       const compare = parseComparePanelRequest(saved?.compare);
       if (compare) {
-        log().info(`restoring the panel: comparing ${compare.modelA} with ${compare.modelB} again`);
+        log().info(`restoring the panel: comparing ${compare.weights ? 'the weights of ' : ''}${compare.modelA} with ${compare.modelB} again`);
         const [a, b] = [vscode.Uri.file(compare.modelA), vscode.Uri.file(compare.modelB)];
-        const outcome = await vscode.commands.executeCommand<CompareOutcome | undefined>(Commands.compareCheckpoints, a, [a, b], {
-          text: compare.text,
-          top: compare.top,
-          layers: compare.layers,
-        });
+        const outcome = compare.weights
+          ? await vscode.commands.executeCommand<WeightsOutcome | undefined>(Commands.compareWeights, a, [a, b], { top: compare.top, layers: compare.layers })
+          : await vscode.commands.executeCommand<CompareOutcome | undefined>(Commands.compareCheckpoints, a, [a, b], {
+              text: compare.text,
+              top: compare.top,
+              layers: compare.layers,
+            });
         if (outcome && !outcome.ok && !outcome.cancelled) revived.setEmptyMessage(`Could not restore the comparison: ${outcome.error}`);
         return;
       }
