@@ -280,53 +280,59 @@ function showRun(r: RunView): void {
   );
 }
 
-function showCompareWeights(v: CompareWeightsData): void {
+/**
+ * Shows a comparison (of either kind) in place of what was shown: `draw` fills the view, the
+ * state kept for a restart becomes its request, and once drawn <body> gets data-ready and `marks`
+ * and the host hears `compareRendered`.
+ */
+function showComparison(view: 'compare' | 'compare-weights', v: { id: number; request: PanelState['compare'] }, draw: () => void, marks: Record<string, string>): void {
   const started = performance.now();
   document.body.dataset.ready = 'false';
   run = undefined;
   neuronCard.clear();
   banner.hidden = true;
   placeholder.hidden = true;
-  showView('compare-weights');
-  title.textContent = `Compare weights · ${v.nameA} ↔ ${v.nameB}`;
-  const tensors = v.layers.reduce((n, l) => n + l.tensors.length, 0);
-  meta.textContent = `A: ${v.nameA} · B: ${v.nameB} · ${v.layers.length} blocks · ${tensors} FFN matrices · nothing run`;
-  warnings.hidden = true;
-  weightsView.show(v);
-  // a restart restores this comparison
-  state = { compare: v.request };
-  saveState(state);
-  requestAnimationFrame(() =>
-    requestAnimationFrame(() => {
-      document.body.dataset.ready = 'true';
-      document.body.dataset.compareTensors = String(tensors);
-      post({ type: 'compareRendered', id: v.id, layer: null, nonBlank: [], ms: performance.now() - started });
-    }),
-  );
-}
-
-function showCompare(v: CompareData): void {
-  const started = performance.now();
-  document.body.dataset.ready = 'false';
-  run = undefined;
-  neuronCard.clear();
-  banner.hidden = true;
-  placeholder.hidden = true;
-  showView('compare');
-  title.textContent = `Compare · ${v.nameA} ↔ ${v.nameB}`;
-  meta.textContent = `A: ${v.nameA} · B: ${v.nameB} · ${v.layers.length} blocks compared · ${v.tokens.length} tokens · d_ff ${v.dFf} · KL(A‖B) ${fmt(v.kl, 3)} nats`;
-  warnings.replaceChildren(...v.warnings.map((w) => h('li', {}, `⚠ ${w}`)));
-  warnings.hidden = v.warnings.length === 0;
-  compareView.show(v);
+  showView(view);
+  draw();
   // a restart restores the comparison, not the run shown before it
   state = { compare: v.request };
   saveState(state);
   requestAnimationFrame(() =>
     requestAnimationFrame(() => {
       document.body.dataset.ready = 'true';
-      document.body.dataset.compareBlocks = String(v.layers.length);
+      Object.assign(document.body.dataset, marks);
       post({ type: 'compareRendered', id: v.id, layer: null, nonBlank: [], ms: performance.now() - started });
     }),
+  );
+}
+
+function showCompareWeights(v: CompareWeightsData): void {
+  const tensors = v.layers.reduce((n, l) => n + l.tensors.length, 0);
+  showComparison(
+    'compare-weights',
+    v,
+    () => {
+      title.textContent = `Compare weights · ${v.nameA} ↔ ${v.nameB}`;
+      meta.textContent = `A: ${v.nameA} · B: ${v.nameB} · ${v.layers.length} blocks · ${tensors} FFN matrices · nothing run`;
+      warnings.hidden = true;
+      weightsView.show(v);
+    },
+    { compareTensors: String(tensors) },
+  );
+}
+
+function showCompare(v: CompareData): void {
+  showComparison(
+    'compare',
+    v,
+    () => {
+      title.textContent = `Compare · ${v.nameA} ↔ ${v.nameB}`;
+      meta.textContent = `A: ${v.nameA} · B: ${v.nameB} · ${v.layers.length} blocks compared · ${v.tokens.length} tokens · d_ff ${v.dFf} · KL(A‖B) ${fmt(v.kl, 3)} nats`;
+      warnings.replaceChildren(...v.warnings.map((w) => h('li', {}, `⚠ ${w}`)));
+      warnings.hidden = v.warnings.length === 0;
+      compareView.show(v);
+    },
+    { compareBlocks: String(v.layers.length) },
   );
 }
 

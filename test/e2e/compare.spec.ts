@@ -46,6 +46,17 @@ async function comparePanel(attrs = ''): Promise<Frame> {
   return webviewFrame(async (f) => (await f.locator(`body[data-ready="true"][data-view="compare"]${attrs}`).count()) > 0, 120_000);
 }
 
+/** Clicks block `block`'s button; the panel once its three heatmaps (A, B, B − A) are drawn, each with more than the background. */
+async function clickBlock(block: number): Promise<Frame> {
+  const frame = await comparePanel();
+  await frame.getByRole('button', { name: `Block ${block}` }).click();
+  const drawn = await comparePanel(`[data-compare-layer="${block}"][data-heatmaps="3"]`);
+  const heat = drawn.locator('#compare-heatmaps canvas.heatmap-canvas');
+  assert.strictEqual(await heat.count(), 3);
+  for (let i = 0; i < 3; i++) assert.ok((await colours(heat.nth(i))) > 2, `heatmap ${i} is drawn`);
+  return drawn;
+}
+
 /** The panel's title names the pair, in either order. */
 function pairTitle(a: string, b: string): RegExp {
   const [x, y] = [escapeRegExp(a), escapeRegExp(b)];
@@ -108,12 +119,7 @@ describe('FFN Lens: compare two checkpoints', () => {
   });
 
   it('clicking a block shows A and B stacked, with the difference under them', async () => {
-    const frame = await comparePanel();
-    await frame.getByRole('button', { name: 'Block 1' }).click();
-    const drawn = await comparePanel('[data-compare-layer="1"][data-heatmaps="3"]');
-    const heat = drawn.locator('#compare-heatmaps canvas.heatmap-canvas');
-    assert.strictEqual(await heat.count(), 3);
-    for (let i = 0; i < 3; i++) assert.ok((await colours(heat.nth(i))) > 2, `heatmap ${i} is drawn`);
+    const drawn = await clickBlock(1);
     const names = await drawn.locator('#compare-heatmaps .heat-name').allInnerTexts();
     assert.strictEqual(names.length, 3);
     assert.match(names[0], /^A · (base|finetuned)$/);
@@ -191,12 +197,7 @@ describe('FFN Lens: compare the trained LLaMA sample with its Q8_0 and Q4_0 GGUF
   });
 
   it("block 1's heatmaps: A and B alike, B − A the quantisation noise", async () => {
-    const frame = await comparePanel();
-    await frame.getByRole('button', { name: 'Block 1' }).click();
-    const drawn = await comparePanel('[data-compare-layer="1"][data-heatmaps="3"]');
-    const heat = drawn.locator('#compare-heatmaps canvas.heatmap-canvas');
-    assert.strictEqual(await heat.count(), 3);
-    for (let i = 0; i < 3; i++) assert.ok((await colours(heat.nth(i))) > 2, `heatmap ${i} is drawn`);
+    const drawn = await clickBlock(1);
     await drawn.locator('#compare-heatmaps').evaluate((e) => e.scrollIntoView({ block: 'start' }));
     await screenshot('compare-heatmaps', { docs: true });
   });

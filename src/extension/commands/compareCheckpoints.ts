@@ -90,7 +90,8 @@ function displayName(uri: vscode.Uri): string {
   return relative === uri.fsPath || relative === uri.toString() ? baseName(uri) : relative;
 }
 
-export async function compareCheckpoints(deps: CommandDeps, first?: unknown, all?: unknown, optionsArg?: unknown): Promise<CompareOutcome | undefined> {
+/** The command's options and pair; a refused selection has been reported (and is returned as its outcome). */
+async function commandPair(first: unknown, all: unknown, optionsArg: unknown): Promise<{ o: CompareCommandOptions; pair: [vscode.Uri, vscode.Uri] } | { ok: false; cancelled: false; error: string } | undefined> {
   // from the palette or a keybinding the options may come first
   const o = options(optionsArg ?? (Array.isArray(all) ? undefined : all));
   const pair = await choosePair(first, all);
@@ -98,7 +99,13 @@ export async function compareCheckpoints(deps: CommandDeps, first?: unknown, all
     void vscode.window.showErrorMessage(`FFN Lens: ${pair}.`);
     return { ok: false, cancelled: false, error: pair };
   }
-  if (!pair) return undefined;
+  return pair ? { o, pair } : undefined;
+}
+
+export async function compareCheckpoints(deps: CommandDeps, first?: unknown, all?: unknown, optionsArg?: unknown): Promise<CompareOutcome | undefined> {
+  const chosen = await commandPair(first, all, optionsArg);
+  if (!chosen || !('pair' in chosen)) return chosen;
+  const { o, pair } = chosen;
   const text =
     o.text ??
     (await vscode.window.showInputBox({
@@ -219,13 +226,9 @@ function runComparison(deps: CommandDeps, pair: [vscode.Uri, vscode.Uri], text: 
  * Options: `{layers, top, signal}`.
  */
 export async function compareWeights(deps: CommandDeps, first?: unknown, all?: unknown, optionsArg?: unknown): Promise<WeightsOutcome | undefined> {
-  const o = options(optionsArg ?? (Array.isArray(all) ? undefined : all));
-  const pair = await choosePair(first, all);
-  if (typeof pair === 'string') {
-    void vscode.window.showErrorMessage(`FFN Lens: ${pair}.`);
-    return { ok: false, cancelled: false, error: pair };
-  }
-  if (!pair) return undefined;
+  const chosen = await commandPair(first, all, optionsArg);
+  if (!chosen || !('pair' in chosen)) return chosen;
+  const { o, pair } = chosen;
   const top = o.top ?? COMPARE_TOP;
   return inWorker(
     deps,
