@@ -65,12 +65,26 @@ export type VocabProduct = (name: string, V: number, v: Float32Array) => Promise
 
 /** The `k` largest and `k` smallest of `M · v` over a [V x d] matrix streamed from `name`. */
 export async function vocabExtremes(source: TensorSource, name: string, V: number, v: Float32Array, k: number, product?: VocabProduct): Promise<{ top: [number, number][]; bottom: [number, number][] }> {
-  const fast = product ? await product(name, V, v) : undefined;
-  if (fast) return { top: extremes(fast, k, 1), bottom: extremes(fast, k, -1) };
+  return (await vocabExtremesOf(source, name, V, [v], k, product))[0];
+}
+
+/** vocabExtremes for several vectors against the same matrix: one pass over it (without `product`). */
+async function vocabExtremesOf(source: TensorSource, name: string, V: number, vs: Float32Array[], k: number, product?: VocabProduct): Promise<{ top: [number, number][]; bottom: [number, number][] }[]> {
+  const both = (scores: Float64Array): { top: [number, number][]; bottom: [number, number][] } => ({ top: extremes(scores, k, 1), bottom: extremes(scores, k, -1) });
+  if (product) {
+    // one after the other: each may lay the matrix out in the worker's memory first
+    const fast: Float64Array[] = [];
+    for (const v of vs) {
+      const f = await product(name, V, v);
+      if (!f) break;
+      fast.push(f);
+    }
+    if (fast.length === vs.length) return fast.map(both);
+  }
+  const d = vs[0].length;
   const readRows = async (first: number, count: number): Promise<Float32Array> =>
-    source.readRows ? source.readRows(name, first, count) : (await source.read(name)).subarray(first * v.length, (first + count) * v.length);
-  const [scores] = await vocabScores(readRows, V, [v]);
-  return { top: extremes(scores, k, 1), bottom: extremes(scores, k, -1) };
+    source.readRows ? source.readRows(name, first, count) : (await source.read(name)).subarray(first * d, (first + count) * d);
+  return (await vocabScores(readRows, V, vs)).map(both);
 }
 
 /** The neuron card of unit `neuron` of block `layer`. */
@@ -86,10 +100,14 @@ export async function neuronCard(model: OpenModel, layer: number, neuron: number
   const out = wOut.map((x, i) => x * g[i]);
   const name = (id: number): string => model.tokenizer.vocabString(id) ?? model.tokenizer.display(id);
   const scored = (pairs: [number, number][]): VocabScore[] => pairs.map(([id, value]) => ({ id, token: name(id), text: model.tokenizer.display(id), value }));
-  const written = await vocabExtremes(source, spec.head, spec.vocabSize, out, k, product);
   // what it reads: its row of the gate (gated FFNs) or up projection [d_model x d_ff] -> column i
   const wIn = await unitVector(source, mlp.gate ?? mlp.up, neuron, 'out', d, spec.dFf);
   const gIn = await gain(source, spec, spec.block(layer).ffnNorm, false);
-  const read = await vocabExtremes(source, spec.embed, spec.vocabSize, wIn.map((x, i) => x * gIn[i]), k, product);
+  const reads = wIn.map((x, i) => x * gIn[i]);
+  // a tied head is the embedding: one pass over it scores both
+  const [written, read] =
+    spec.head === spec.embed
+      ? await vocabExtremesOf(source, spec.head, spec.vocabSize, [out, reads], k, product)
+      : [await vocabExtremes(source, spec.head, spec.vocabSize, out, k, product), await vocabExtremes(source, spec.embed, spec.vocabSize, reads, k, product)];
   return { layer, neuron, promotes: scored(written.top), suppresses: scored(written.bottom), respondsTo: scored(read.top) };
 }
