@@ -100,42 +100,26 @@ export async function compareOnText(req: CompareRequest, engine: GemmEngine, opt
       const compared = new Map<number, LayerComparison>();
       const kept = new HiddenKeeper(req.keepHidden ? (req.hiddenBudgetBytes ?? Infinity) : 0, 2 * T * a.spec.dFf * 4);
       progress(0, `running ${a.path}`);
-      const both = await Promise.allSettled([
-        (async () => {
-          try {
-            return await run(a, 'A', (block, trace) => {
-              // copied: B's products may reuse the engine's buffers before this block is compared
-              if (wanted.has(block)) sidesA.set(block, ffnSide(trace, req.threshold, true));
-            });
-          } catch (e) {
-            turns.fail(e);
-            throw e;
-          } finally {
-            turns.end('A');
-          }
-        })(),
-        (async () => {
-          try {
-            await turns.wait('B');
-            return await run(b, 'B', (block, trace) => {
-              const sa = sidesA.get(block);
-              if (!sa) return;
-              sidesA.delete(block);
-              const sb = ffnSide(trace, req.threshold);
-              const c = compareSides(block, sa, sb, top);
-              compared.set(block, c);
-              kept.offer(block, c.hiddenError.mean, () => ({ a: sa.hidden, b: sb.hidden.slice() }));
-            });
-          } catch (e) {
-            turns.fail(e);
-            throw e;
-          } finally {
-            turns.end('B');
-          }
-        })(),
+      // a failure on either side rejects the other where it waits: the first error is thrown
+      const [outA, outB] = await Promise.all([
+        turns.take('A', () =>
+          run(a, 'A', (block, trace) => {
+            // copied: B's products may reuse the engine's buffers before this block is compared
+            if (wanted.has(block)) sidesA.set(block, ffnSide(trace, req.threshold, true));
+          }),
+        ),
+        turns.take('B', () =>
+          run(b, 'B', (block, trace) => {
+            const sa = sidesA.get(block);
+            if (!sa) return;
+            sidesA.delete(block);
+            const sb = ffnSide(trace, req.threshold);
+            const c = compareSides(block, sa, sb, top);
+            compared.set(block, c);
+            kept.offer(block, c.hiddenError.mean, () => ({ a: sa.hidden, b: sb.hidden.slice() }));
+          }),
+        ),
       ]);
-      for (const r of both) if (r.status === 'rejected') throw r.reason;
-      const [outA, outB] = both.map((r) => (r as PromiseFulfilledResult<ModelForwardResult>).value);
       const kl = klPerRow(outA.logits as Float32Array, outB.logits as Float32Array, T, V);
       const result: CompareResult = {
         tokenIds: ids,

@@ -15,6 +15,22 @@ export class Turns {
   private readonly waiters: { side: Side; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private failure: { error: unknown } | undefined;
 
+  /**
+   * Runs `side`'s whole part: waits for its first turn, runs `body` (which hands over with `hand`),
+   * then ends the side; a failure is first passed to the other side (`fail`), then thrown.
+   */
+  async take<T>(side: Side, body: () => Promise<T>): Promise<T> {
+    try {
+      await this.wait(side);
+      return await body();
+    } catch (e) {
+      this.fail(e);
+      throw e;
+    } finally {
+      this.end(side);
+    }
+  }
+
   /** Resolves when it is `side`'s turn (at once if it is). */
   wait(side: Side): Promise<void> {
     if (this.failure) return Promise.reject(this.failure.error);

@@ -22,21 +22,15 @@ describe('compare: turns and what is kept', function () {
 
   describe('Turns', () => {
     /** `steps` checkpoints of `side`, logging each, handing over after each, ending (or throwing at `failAt`). */
-    async function side(turns: Turns, s: Side, steps: number, log: string[], failAt = -1): Promise<void> {
-      try {
-        await turns.wait(s);
+    function side(turns: Turns, s: Side, steps: number, log: string[], failAt = -1): Promise<void> {
+      return turns.take(s, async () => {
         for (let i = 0; i < steps; i++) {
           await tick(); // work that yields, as a block's products do
           if (i === failAt) throw new Error(`${s} failed at ${i}`);
           log.push(`${s}${i}`);
           await turns.hand(s);
         }
-      } catch (e) {
-        turns.fail(e);
-        throw e;
-      } finally {
-        turns.end(s);
-      }
+      });
     }
 
     it('A and B alternate a step at a time, A first; the one left runs on alone', async () => {
