@@ -6,6 +6,7 @@
  * <body> gets data-view="compare-weights" and data-compare-tensors (main.ts sets them).
  */
 import { Chart, type ChartConfiguration } from 'chart.js';
+import { mostChangedMatrix } from '../src/protocol/compare';
 import type { CompareWeightsView as WeightsData } from '../src/protocol/webview';
 import { baseOptions } from './charts';
 import { chartBox, fmt, h, section } from './dom';
@@ -61,11 +62,11 @@ export class CompareWeightsView {
 
   show(v: WeightsData): void {
     this.view = v;
-    const all = v.layers.flatMap((l) => l.tensors.map((t) => ({ layer: l.layer, t })));
-    const moved = all.filter((x) => x.t.relativeError !== 0);
-    const worst = moved.reduce<(typeof all)[number] | undefined>((w, x) => (!w || !(x.t.relativeError <= w.t.relativeError) ? x : w), undefined);
-    this.summary.textContent = worst
-      ? `${moved.length} of ${all.length} matrices changed; the most: block ${worst.layer} ${worst.t.role}, ${fmt(worst.t.relativeError, 3)}${worst.t.changed[0] ? ` (unit #${worst.t.changed[0].index} most)` : ''}`
+    const all = v.layers.flatMap((l) => l.tensors);
+    const moved = all.filter((t) => t.relativeError !== 0).length;
+    const most = mostChangedMatrix(v.layers);
+    this.summary.textContent = most
+      ? `${moved} of ${all.length} matrices changed; the most: block ${most.layer} ${most.tensor.role}, ${fmt(most.tensor.relativeError, 3)}${most.tensor.changed[0] ? ` (unit #${most.tensor.changed[0].index} most)` : ''}`
       : `All ${all.length} matrices are the same in A and B.`;
     this.drawTable(v);
     this.redraw();

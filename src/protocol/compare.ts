@@ -90,6 +90,19 @@ export interface WeightsCompareResult {
   layers: { layer: number; tensors: TensorComparison[] }[];
 }
 
+/**
+ * The FFN matrix that moved most: the largest relative difference (NaN counts as the largest, the
+ * first one on a tie); undefined when none moved.
+ */
+export function mostChangedMatrix(layers: WeightsCompareResult['layers']): { layer: number; tensor: TensorComparison } | undefined {
+  const larger = (x: number, y: number): boolean => (Number.isNaN(x) ? !Number.isNaN(y) : x > y);
+  let most: { layer: number; tensor: TensorComparison } | undefined;
+  for (const l of layers) {
+    for (const t of l.tensors) if (t.relativeError !== 0 && (!most || larger(t.relativeError, most.tensor.relativeError))) most = { layer: l.layer, tensor: t };
+  }
+  return most;
+}
+
 /** The document `ffn-lens compare --json` prints (and the panel's "Save JSON…" writes): the contract's names first. */
 export interface CompareDocument {
   tokenIds: number[];

@@ -6,7 +6,7 @@
  */
 import * as assert from 'assert';
 import { buildCompareView, buildWeightsView, compareHeatmaps, summarizeWeights } from '../../src/extension/panel/comparePayload';
-import { compareDocument, type CompareResult, type LayerComparison, type TensorComparison, type WeightsCompareResult } from '../../src/protocol/compare';
+import { compareDocument, mostChangedMatrix, type CompareResult, type LayerComparison, type TensorComparison, type WeightsCompareResult } from '../../src/protocol/compare';
 import { parseComparePanelRequest, parseWebviewMessage } from '../../src/protocol/webview';
 
 const layer = (l: number): LayerComparison => ({ layer: l, outputError: { mean: 0.1, max: 0.2 }, hiddenError: { mean: 0.3, max: 0.4 }, sparsityA: 0.5, sparsityB: 0.25, topOverlap: 0.75, changed: [{ index: 2, delta: -1 }] });
@@ -101,6 +101,12 @@ describe('panel: the compare view payload (issue 14)', () => {
     assert.deepStrictEqual(v.request, { modelA: '/m/a', modelB: '/m/b', text: '', weights: true, top: 5, layers: [0, 3] });
     assert.deepStrictEqual(parseComparePanelRequest(JSON.parse(JSON.stringify(v.request))), v.request, 'it comes back from the webview as it went');
     assert.deepStrictEqual(summarizeWeights(v, r), { nameA: 'a', nameB: 'b', modelA: '/m/a', modelB: '/m/b', blocks: [0, 3], tensors: 6, worst: { layer: 3, role: 'up', relativeError: 0.5, unit: 9 } });
+    // the largest first on a tie, NaN above any number; nothing moved: none
+    const ties: WeightsCompareResult['layers'] = [{ layer: 0, tensors: [t('gate', 0.5, 1), t('up', 0.5, 2)] }, { layer: 1, tensors: [t('down', 0.25, 3)] }];
+    assert.deepStrictEqual(mostChangedMatrix(ties), { layer: 0, tensor: ties[0].tensors[0] });
+    const nan: WeightsCompareResult['layers'] = [{ layer: 0, tensors: [t('gate', 0.5, 1), t('up', NaN, 2), t('down', 0.75, 3)] }];
+    assert.strictEqual(mostChangedMatrix(nan)?.tensor.role, 'up');
+    assert.strictEqual(mostChangedMatrix([r.layers[0]]), undefined);
     // nothing moved: no worst
     const same: WeightsCompareResult = { ...r, layers: [r.layers[0]] };
     assert.strictEqual(summarizeWeights(buildWeightsView(same, { nameA: 'a', nameB: 'b', top: 5 }), same).worst, null);

@@ -10,6 +10,7 @@
  */
 import * as vscode from 'vscode';
 import { describeError, isFfnLensError } from '../../core/errors';
+import { mostChangedMatrix } from '../../protocol/compare';
 import type { Progress } from '../../protocol/run';
 import { MAX_PROMPT_CHARS } from '../../protocol/webview';
 import { computeClient } from '../compute';
@@ -239,7 +240,7 @@ export async function compareWeights(deps: CommandDeps, first?: unknown, all?: u
     (result, names) => {
       FfnPanel.createOrShow(deps.context.extensionUri, deps.session).showWeightsComparison(result, { ...names, top, layers: o.layers });
       const tensors = result.layers.flatMap((l) => l.tensors);
-      const worst = tensors.reduce((m, t) => Math.max(m, t.relativeError), 0);
+      const worst = mostChangedMatrix(result.layers)?.tensor.relativeError ?? 0;
       log().info(`compared the weights of ${result.modelA} with ${result.modelB}: ${result.layers.length} blocks, ${tensors.length} matrices, largest relative difference ${worst.toPrecision(3)}`);
       return { ok: true as const, weights: true as const, blocks: result.layers.length, tensors: tensors.length, worst };
     },

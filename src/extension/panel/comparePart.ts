@@ -54,8 +54,6 @@ export class ComparePart {
     this.clear();
     this.shown = { result, view };
     this.summary = summarizeCompare(view, result);
-    this.rendered = undefined;
-    this.heatmaps = undefined;
     this.repost();
   }
 

@@ -4,8 +4,8 @@
  * heatmaps (A, B, B − A) on demand, max-abs pooled like a run's; and a comparison of the weights
  * alone (WeightsCompareResult) to the weights view. Pure functions, no `vscode` import.
  */
-import type { CompareResult, LayerComparison, WeightsCompareResult } from '../../protocol/compare';
-import type { CompareHeatmaps, CompareSort, CompareView, CompareWeightsView } from '../../protocol/webview';
+import { mostChangedMatrix, type CompareResult, type LayerComparison, type WeightsCompareResult } from '../../protocol/compare';
+import type { ComparePanelRequest, CompareHeatmaps, CompareSort, CompareView, CompareWeightsView } from '../../protocol/webview';
 import { maxAbs, MAX_COLUMNS, pooledWindow } from './payload';
 
 /** What the view says about the two models and the text. */
@@ -18,11 +18,16 @@ export interface CompareLabels {
   layers?: number[];
 }
 
+/** What a restored panel compares again: the pair, the text, K and the blocks asked for (none: all). */
+function panelRequest(r: { modelA: string; modelB: string }, labels: Omit<CompareLabels, 'text'>, text: string): ComparePanelRequest {
+  return { modelA: r.modelA, modelB: r.modelB, text, top: labels.top, ...(labels.layers ? { layers: [...labels.layers] } : {}) };
+}
+
 /** The view of comparison number `id` of the panel. */
 export function buildCompareView(r: CompareResult, labels: CompareLabels, id = 0): CompareView {
   const next = (list: CompareResult['nextA']): CompareView['nextA'] => list.map((t) => ({ id: t.id, text: t.text, prob: t.prob }));
   const { nameA, nameB, text, top } = labels;
-  const request: CompareView['request'] = { modelA: r.modelA, modelB: r.modelB, text, top, ...(labels.layers ? { layers: [...labels.layers] } : {}) };
+  const request = panelRequest(r, labels, text);
   return {
     id,
     nameA,
@@ -130,8 +135,7 @@ export function summarizeCompare(v: CompareView, r: CompareResult): CompareSumma
 
 /** The weights view of comparison number `id` (the result as `ffn-lens compare --weights` computes it). */
 export function buildWeightsView(r: WeightsCompareResult, labels: Omit<CompareLabels, 'text'>, id = 0): CompareWeightsView {
-  const request: CompareWeightsView['request'] = { modelA: r.modelA, modelB: r.modelB, text: '', weights: true, top: labels.top, ...(labels.layers ? { layers: [...labels.layers] } : {}) };
-  return { id, nameA: labels.nameA, nameB: labels.nameB, top: labels.top, layers: r.layers, request };
+  return { id, nameA: labels.nameA, nameB: labels.nameB, top: labels.top, layers: r.layers, request: { ...panelRequest(r, labels, ''), weights: true } };
 }
 
 /** A plain-JSON summary of a weights comparison the panel shows, for the `_lastRun` test command. */
@@ -147,11 +151,7 @@ export interface WeightsSummary {
 }
 
 export function summarizeWeights(v: CompareWeightsView, r: WeightsCompareResult): WeightsSummary {
-  let worst: WeightsSummary['worst'] = null;
-  for (const l of r.layers) {
-    for (const t of l.tensors) {
-      if (t.relativeError > 0 && (!worst || t.relativeError > worst.relativeError)) worst = { layer: l.layer, role: t.role, relativeError: t.relativeError, unit: t.changed[0]?.index ?? null };
-    }
-  }
+  const most = mostChangedMatrix(r.layers);
+  const worst = most ? { layer: most.layer, role: most.tensor.role, relativeError: most.tensor.relativeError, unit: most.tensor.changed[0]?.index ?? null } : null;
   return { nameA: v.nameA, nameB: v.nameB, modelA: r.modelA, modelB: r.modelB, blocks: r.layers.map((l) => l.layer), tensors: r.layers.reduce((n, l) => n + l.tensors.length, 0), worst };
 }
