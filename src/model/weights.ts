@@ -140,7 +140,6 @@ export class ModelWeights {
   /** The engine's own filter, where it has one (see ForwardOptions.activate). */
   readonly activate = (name: PlainActivation, data: Float32Array): boolean => this.engine.activate(name, data);
 
-
   /** out = x · m + bias, for `rows` rows of x. */
   product(x: Float32Array, m: MatrixSupply, rows: number, out: Float32Array, bias?: Float32Array): Float32Array {
     const p = m.prepared as PreparedMatrix;

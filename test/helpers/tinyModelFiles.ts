@@ -194,10 +194,9 @@ export function writeLlamaGguf(file: string, model: TinyModel, opts: LlamaGgufOp
     const ne = [...shape].reverse();
     const values = Array.from(data, (x) => Math.fround(x));
     const matrix = shape.length >= 2 && !name.endsWith('_norm.weight');
-    if (matrix && kind === 'Q8_0' && shape[shape.length - 1] % 32 === 0) {
-      tensors.push({ name, ne, type: GGML_TYPE.Q8_0, data: quantizeQ8_0(values) });
-    } else if (matrix && kind === 'Q4_0' && shape[shape.length - 1] % 32 === 0) {
-      tensors.push({ name, ne, type: GGML_TYPE.Q4_0, data: quantizeQ4_0(values) });
+    const quantize = kind === 'Q8_0' ? quantizeQ8_0 : kind === 'Q4_0' ? quantizeQ4_0 : undefined;
+    if (matrix && quantize && shape[shape.length - 1] % 32 === 0) {
+      tensors.push({ name, ne, type: GGML_TYPE[kind as 'Q8_0' | 'Q4_0'], data: quantize(values) });
     } else if (matrix && kind !== 'F32') {
       // F16 requested, or a block type impossible (gguf-py raises QuantError and convert falls back to F16).
       tensors.push({ name, ne, type: GGML_TYPE.F16, data: encodeValues('F16', values) });

@@ -8,7 +8,9 @@
  */
 import { refF16 } from './fuzz';
 import { bf16Bits, f16Bits } from './binaryWriters';
-import { TORCH_DTYPE } from './tinyModelFiles';
+import * as fs from 'fs';
+import * as path from 'path';
+import { TORCH_DTYPE, writeHfFolder } from './tinyModelFiles';
 
 export type Arch = 'gpt2' | 'llama' | 'mistral' | 'qwen2' | 'gemma' | 'gpt_neox';
 
@@ -250,6 +252,19 @@ export function roundModel(model: TinyModel, dtype: StoreDtype): TinyModel {
   const tensors = new Map<string, TinyTensor>();
   for (const [name, t] of model.tensors) tensors.set(name, { shape: [...t.shape], data: t.data.map((x) => roundToDtype(x, dtype)) });
   return { arch: model.arch, config: { ...model.config, torch_dtype: TORCH_DTYPE[dtype] }, tensors };
+}
+
+/**
+ * Two checkpoints of `model` to compare: folder `a` in float32 and folder `b` in float16 (the
+ * weights rounded), both with `tokenizerJson` and no BOS added. Returns their paths.
+ */
+export function writeF32F16Pair(dir: string, model: TinyModel, tokenizerJson: object): { a: string; b: string } {
+  const [a, b] = [path.join(dir, 'a'), path.join(dir, 'b')];
+  for (const [folder, m, dtype] of [[a, model, 'F32'], [b, roundModel(model, 'F16'), 'F16']] as const) {
+    fs.mkdirSync(folder);
+    writeHfFolder(folder, m, { dtype, tokenizerJson, tokenizerConfig: { add_bos_token: false } });
+  }
+  return { a, b };
 }
 
 /** A tensor of the model, or an error naming it. */

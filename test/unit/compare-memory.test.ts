@@ -13,7 +13,7 @@ import { compareOnText, HiddenKeeper } from '../../src/pipeline/compare';
 import { Turns, type Side } from '../../src/pipeline/turns';
 import type { CompareRequest } from '../../src/protocol/compare';
 import { byteBpeTokenizer } from '../helpers/byteBpe';
-import { makeTinyModel, roundModel, writeHfFolder } from '../helpers/tinyModels';
+import { makeTinyModel, writeF32F16Pair } from '../helpers/tinyModels';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -94,11 +94,8 @@ describe('compare: turns and what is kept', function () {
       await engine.ready();
       const { json, vocabSize } = byteBpeTokenizer();
       const model = makeTinyModel('llama', { seed: 23, layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 64, vocab: vocabSize, maxPositions: 32 });
-      for (const [name, m, dtype] of [['a', model, 'F32'], ['b', roundModel(model, 'F16'), 'F16']] as const) {
-        fs.mkdirSync(path.join(dir, name));
-        writeHfFolder(path.join(dir, name), m, { dtype, tokenizerJson: json, tokenizerConfig: { add_bos_token: false } });
-      }
-      req = { modelA: path.join(dir, 'a'), modelB: path.join(dir, 'b'), input: { kind: 'text', text: 'hello world, hello whale' }, top: 5, keepHidden: true };
+      const { a, b } = writeF32F16Pair(dir, model, json);
+      req = { modelA: a, modelB: b, input: { kind: 'text', text: 'hello world, hello whale' }, top: 5, keepHidden: true };
     });
     after(async () => {
       await engine.dispose();

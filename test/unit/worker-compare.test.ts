@@ -14,7 +14,7 @@ import { compareOnText, compareWeights } from '../../src/pipeline/compare';
 import type { CompareRequest } from '../../src/protocol/compare';
 import { ComputeClient } from '../../src/worker/client';
 import { byteBpeTokenizer } from '../helpers/byteBpe';
-import { makeTinyModel, roundModel, writeHfFolder } from '../helpers/tinyModels';
+import { makeTinyModel, writeF32F16Pair } from '../helpers/tinyModels';
 
 describe('worker: compare (issue 14)', function () {
   this.timeout(60000);
@@ -27,11 +27,8 @@ describe('worker: compare (issue 14)', function () {
     await esbuild.build({ bundle: true, platform: 'node', format: 'cjs', target: 'node18', logLevel: 'error', entryPoints: [path.join(__dirname, '../../src/worker/worker.ts')], outfile: workerJs });
     const { json, vocabSize } = byteBpeTokenizer();
     const model = makeTinyModel('llama', { seed: 7, layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 64, vocab: vocabSize, maxPositions: 32 });
-    for (const [name, m, dtype] of [['a', model, 'F32'], ['b', roundModel(model, 'F16'), 'F16']] as const) {
-      fs.mkdirSync(path.join(dir, name));
-      writeHfFolder(path.join(dir, name), m, { dtype, tokenizerJson: json, tokenizerConfig: { add_bos_token: false } });
-    }
-    req = { modelA: path.join(dir, 'a'), modelB: path.join(dir, 'b'), input: { kind: 'text', text: 'hello world, hello' }, top: 5, keepHidden: true };
+    const { a, b } = writeF32F16Pair(dir, model, json);
+    req = { modelA: a, modelB: b, input: { kind: 'text', text: 'hello world, hello' }, top: 5, keepHidden: true };
     client = new ComputeClient(workerJs, { threads: 1 });
   });
   after(() => {
